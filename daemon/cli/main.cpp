@@ -1,1 +1,41 @@
-int main() { return 0; }
+// sybilwatch: the command-line tool. Dispatches to a subcommand.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "commands.hpp"
+
+namespace {
+
+void usage(FILE* out) {
+    std::fputs(
+        "usage: sybilwatch COMMAND [ARGS]\n"
+        "\n"
+        "commands:\n"
+        "  fingerprint PCAP...   one JSON line per connection (JA4 family, JA3, TCP signature)\n"
+        "\n"
+        "Run 'sybilwatch COMMAND --help' for a command's options.\n",
+        out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 64;
+    }
+    const std::string_view cmd = argv[1];
+    if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+        usage(stdout);
+        return 0;
+    }
+    if (cmd == "--version") {
+        std::puts("sybilwatch " SW_VERSION);
+        return 0;
+    }
+    if (cmd == "fingerprint") return sybilwatch::cli::fingerprint_command(argc - 1, argv + 1);
+    std::fprintf(stderr, "sybilwatch: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 64;
+}

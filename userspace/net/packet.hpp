@@ -51,6 +51,7 @@ struct Packet {
     uint8_t ip_proto = 0;    // final L4 protocol (after IPv6 extension headers)
     uint8_t tos = 0;         // IPv4 TOS / IPv6 traffic class (ECN in the low 2 bits)
     bool df = false;         // IPv4 don't-fragment
+    bool ip_reserved = false;  // IPv4 reserved ("evil") flag bit, a p0f quirk
     bool ip_options = false; // IPv4 options or IPv6 extension headers present
     uint16_t ip_id = 0;      // IPv4 identification
     uint32_t flow_label = 0; // IPv6 flow label

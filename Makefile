@@ -1,0 +1,84 @@
+# sybilwatch: the one entry point.
+#   make deps     install build and test dependencies (Debian 12, apt-get; idempotent)
+#   make          build build/bin/sybilwatch and the libraries
+#   make test     build and run every test: release build, then an ASan+UBSan build with the
+#                 fuzz targets' smoke runs
+#   make demo     fingerprint the reference captures
+#   make bench    benchmarks, side by side with tshark and p0f
+#   make install  install (PREFIX=/usr/local, DESTDIR=)
+
+BUILD      ?= build
+SAN_BUILD  ?= build-asan
+JOBS       ?= $(shell nproc)
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+FUZZ_SECONDS ?= 20
+CMAKE_FLAGS ?=
+
+# Debian packages: toolchain and libraries, then the real peers the tests run against.
+DEPS_BUILD := build-essential cmake ninja-build pkg-config clang llvm lld libclang-rt-14-dev \
+	clang-format libpcap-dev libssl-dev libbpf-dev bpftool libelf-dev zlib1g-dev \
+	libspdlog-dev libfmt-dev libyaml-cpp-dev libre2-dev libsystemd-dev \
+	libgtest-dev libgmock-dev libbenchmark-dev
+DEPS_TEST := python3 tshark p0f tcpdump tcpreplay nginx openssl curl gnutls-bin \
+	iproute2 ethtool nodejs default-jdk-headless chromium
+DEPS := $(DEPS_BUILD) $(DEPS_TEST)
+
+.PHONY: all deps configure test test-release test-sanitize demo bench install format \
+	format-check clean
+
+all: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+configure: $(BUILD)/build.ninja
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+deps:
+	@missing=$$(for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+		echo "make deps: all $(words $(DEPS)) packages present"; \
+	fi
+
+test: deps
+	$(MAKE) test-release
+	$(MAKE) test-sanitize
+
+test-release: all
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# Unit tests and fuzz smoke runs under AddressSanitizer + UndefinedBehaviorSanitizer (clang,
+# which libFuzzer needs). Tests that need root or the release binary run in test-release.
+test-sanitize:
+	CC=clang CXX=clang++ cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+		-DSW_SANITIZE=ON -DSW_FUZZ=ON -DSW_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_FLAGS)
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir $(SAN_BUILD) --output-on-failure -j $(JOBS)
+
+demo: all
+	@for f in ../shared/conformance/foxio/pcap/tls-handshake.pcapng \
+	          ../shared/conformance/foxio/pcap/quic-tls-handshake.pcapng; do \
+		echo "== $$f"; $(BUILD)/bin/sybilwatch fingerprint --no-raw $$f; done
+
+bench: all
+	bench/run.sh $(BUILD)
+
+install: all
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+format:
+	git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format -i
+
+format-check:
+	git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

@@ -1,0 +1,10 @@
+// The sybilwatch command-line tool's subcommands; each parses its own arguments and wires
+// libraries together.
+#pragma once
+
+namespace sybilwatch::cli {
+
+// argv[0] is the subcommand name.
+int fingerprint_command(int argc, char** argv);
+
+}  // namespace sybilwatch::cli

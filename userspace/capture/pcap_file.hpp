@@ -1,0 +1,40 @@
+// Reads pcap and pcapng files through libpcap, with nanosecond timestamps.
+#pragma once
+
+#include <pcap/pcap.h>
+
+#include <memory>
+#include <string>
+
+#include "capture/frame.hpp"
+
+namespace sybilwatch::capture {
+
+class PcapFile {
+public:
+    // Throws std::runtime_error naming the file and libpcap's reason when it cannot be opened
+    // (missing, unreadable, not a capture, unknown link type).
+    explicit PcapFile(const std::string& path);
+
+    // The next frame; false at the end of the file or on a read error (see error()).
+    bool next(Frame& out);
+
+    // Empty after a clean end; otherwise why reading stopped early (a truncated capture).
+    const std::string& error() const { return error_; }
+    uint64_t frames() const { return frames_; }
+
+private:
+    struct Closer {
+        void operator()(pcap_t* p) const { pcap_close(p); }
+    };
+    std::unique_ptr<pcap_t, Closer> pcap_;
+    std::string path_;
+    std::string error_;
+    net::LinkType link_;
+    uint64_t frames_ = 0;
+};
+
+// Maps a libpcap DLT_ value to our link type; false for link types we cannot decode.
+bool link_type_from_dlt(int dlt, net::LinkType& out);
+
+}  // namespace sybilwatch::capture

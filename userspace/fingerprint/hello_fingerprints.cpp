@@ -1,0 +1,49 @@
+#include "fingerprint/hello_fingerprints.hpp"
+
+#include <string_view>
+
+#include "fingerprint/ja3.hpp"
+#include "fingerprint/ja4.hpp"
+#include "foxio/ja4s.hpp"
+#include "tls/client_hello.hpp"
+#include "tls/server_hello.hpp"
+
+namespace sybilwatch::fingerprint {
+
+bool client_hello_fingerprints(std::span<const uint8_t> msg, char transport, bool dtls, bool raw,
+                               Observation& o) {
+    tls::ClientHello ch;
+    if (!tls::parse_client_hello(msg, dtls, ch)) return false;
+    o.client_hello_seen = true;
+    o.sni.assign(ch.sni());
+    const auto alpn = ch.first_alpn();
+    o.alpn.assign({reinterpret_cast<const char*>(alpn.data()), alpn.size()});
+    if (!o.tls_version) o.tls_version = ch.max_offered_version();
+    o.ja4.assign(ja4(ch, transport).view());
+    // The variants share their work; ja4_o is short and kept even without the raw strings.
+    thread_local std::string ja4_o;
+    ja4_variants(ch, transport, o.ja4_r, ja4_o, o.ja4_ro);
+    o.ja4_o.assign(ja4_o);
+    o.ja3.assign(ja3(ch, o.ja3_full).view());
+    if (!raw) {
+        o.ja4_r.clear();
+        o.ja4_ro.clear();
+        o.ja3_full.clear();
+    }
+    return true;
+}
+
+bool server_hello_fingerprints(std::span<const uint8_t> msg, char transport, bool foxio, bool raw,
+                               Observation& o) {
+    tls::ServerHello sh;
+    if (!tls::parse_server_hello(msg, sh)) return false;
+    o.server_hello_seen = true;
+    o.tls_version = sh.version();
+    if (foxio) {
+        o.ja4s.assign(foxio::ja4s(sh, transport).view());
+        if (raw) foxio::ja4s_r(sh, transport, o.ja4s_r);
+    }
+    return true;
+}
+
+}  // namespace sybilwatch::fingerprint
