@@ -19,6 +19,9 @@ using net::tcp_flag::SYN;
 
 namespace {
 
+// Segments per direction searched for a hello after a plaintext preamble before giving up.
+constexpr uint8_t kMaxPreambleSegments = 8;
+
 // Expiry is checked at most this often (event time): the LRU head makes each check O(expired).
 constexpr int64_t kExpiryStepNs = 1'000'000'000;
 
@@ -195,6 +198,16 @@ void Engine::feed_hello(Flow& f, bool from_client, const net::Packet& p) {
     HelloState& state = from_client ? f.client_hello : f.server_hello;
     net::StreamReassembler& stream = from_client ? f.client_stream : f.server_stream;
     const uint8_t type = from_client ? 1 : 2;
+    uint8_t& preamble = from_client ? f.client_preamble : f.server_preamble;
+    if (preamble > 0) {
+        // Past a plaintext preamble, TLS starts with a segment that begins a hello record.
+        if (!starts_hello(p.payload, type)) {
+            if (++preamble > kMaxPreambleSegments) state = HelloState::NotTls;
+            return;
+        }
+        stream.reset();
+        stream.start(p.seq);
+    }
     if (!stream.started()) stream.start(p.seq);
 
     std::span<const uint8_t> bytes;
@@ -226,8 +239,9 @@ void Engine::feed_hello(Flow& f, bool from_client, const net::Packet& p) {
             stream.reset();
             return;
         case tls::Extract::NotTls:
-            state = HelloState::NotTls;
+            // Not TLS yet: maybe a proxy or STARTTLS preamble. Look at the next segments.
             stream.reset();
+            if (++preamble > kMaxPreambleSegments) state = HelloState::NotTls;
             return;
         case tls::Extract::Malformed:
             ++stats_.hello_errors;

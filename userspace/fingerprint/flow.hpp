@@ -29,6 +29,9 @@ struct Flow {
 
     HelloState client_hello = HelloState::Pending;
     HelloState server_hello = HelloState::Pending;
+    // A plaintext preamble (HTTP CONNECT, SOCKS, STARTTLS) can come before TLS: segments of
+    // each direction skipped while looking for a hello record.
+    uint8_t client_preamble = 0, server_preamble = 0;
     net::StreamReassembler client_stream, server_stream;
 
     // QUIC: the decoder lives as long as the flow's handshake; timestamps for JA4L.
@@ -52,6 +55,7 @@ struct Flow {
         syn_seq = 0;
         syn_mss = 0;
         client_hello = server_hello = HelloState::Pending;
+        client_preamble = server_preamble = 0;
         client_stream.reset();
         server_stream.reset();
         quic.reset();

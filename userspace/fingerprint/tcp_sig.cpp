@@ -79,10 +79,10 @@ void tcp_sig(const net::Packet& p, const net::TcpOptions& o, uint16_t syn_mss,
     };
     for (uint8_t k : o.kind_list()) {
         switch (k) {
-            case 0:
+            case 0:  // p0f shows EOL once, with the padding length after it
                 item("eol+");
                 w.num(o.eol_padding);
-                break;
+                goto layout_done;
             case 1: item("nop"); break;
             case 2: item("mss"); break;
             case 3: item("ws"); break;
@@ -94,6 +94,7 @@ void tcp_sig(const net::Packet& p, const net::TcpOptions& o, uint16_t syn_mss,
                 w.num(k);
         }
     }
+layout_done:
     w.put(':');
 
     // Quirks, in p0f's order.

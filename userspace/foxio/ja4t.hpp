@@ -8,8 +8,9 @@
 
 namespace sybilwatch::foxio {
 
-// Option kinds in wire order joined by '-', "00" for a missing part (no options, no MSS, no
-// window scale or a zero scale), as the JA4T specification prints them.
+// Option kinds in wire order joined by '-' (padding after EOL shows as further 0 kinds), "00"
+// for a missing part (no options, no MSS option, no window-scale option); a window-scale option
+// of 0 prints "0".
 void ja4t(const net::Packet& syn, const net::TcpOptions& o, fingerprint::FixedString<200>& out);
 
 }  // namespace sybilwatch::foxio

@@ -8,10 +8,21 @@ TcpOptions parse_tcp_options(std::span<const uint8_t> b) {
     while (i < b.size() && o.count < TcpOptions::kMax) {
         const uint8_t kind = b[i];
         o.kinds[o.count++] = kind;
-        if (kind == 0) {  // EOL: the rest is padding, which should be zero
+        if (kind == 0 && !o.eol_seen) {  // EOL: the rest is padding, which should be zero
+            o.eol_seen = true;
             o.eol_padding = static_cast<uint8_t>(b.size() - i - 1);
             for (size_t j = i + 1; j < b.size(); ++j) o.data_after_eol |= b[j] != 0;
-            return o;
+        }
+        if (o.eol_seen) {
+            // Past EOL every byte is padding. Each zero still shows as a kind-0 entry, as
+            // Wireshark lists them and JA4T counts them ("...-4-0-0" for two padding bytes);
+            // anything else is not parsed as options.
+            if (kind != 0) {
+                --o.count;
+                return o;
+            }
+            ++i;
+            continue;
         }
         if (kind == 1) {  // NOP
             ++i;
