@@ -149,7 +149,7 @@ void Engine::on_tcp(const net::Packet& p) {
     tcp_timing(f, from_client, p);
     if (p.payload_len > 0) {
         f.data_seen = true;
-        update_cadence(f, from_client, p);
+        if (cfg_.cadence_from_packets) update_cadence(f, from_client, p);
         if ((from_client ? f.client_hello : f.server_hello) == HelloState::Pending)
             feed_hello(f, from_client, p);
     }
@@ -327,7 +327,7 @@ void Engine::on_udp(const net::Packet& p) {
     Flow& f = flows_.at(s);
     f.last_ns = p.ts_ns;
     const bool from_client = is_client(f, p);
-    if (p.payload_len > 0) update_cadence(f, from_client, p);
+    if (p.payload_len > 0 && cfg_.cadence_from_packets) update_cadence(f, from_client, p);
 
     if (f.obs.transport == Transport::Quic) {
         quic_packet(f, from_client, p);
@@ -428,13 +428,25 @@ void Engine::finish(uint32_t s, EndReason why) {
             c.min_request_bytes = f.burst_bytes;
         f.burst_dir = 0;
     }
-    o.cadence.duration_us = (f.last_ns - f.first_ns) / 1000;
+    if (cfg_.cadence_from_packets) o.cadence.duration_us = (f.last_ns - f.first_ns) / 1000;
     o.end = why;
     if (!f.emitted) emit(f);
     f.client_stream.reset();
     f.server_stream.reset();
     f.quic.reset();
     flows_.erase(s);
+}
+
+bool Engine::end_flow(const net::FlowKey& key, EndReason why, const Cadence* cadence) {
+    const uint32_t s = flows_.find(key);
+    if (s == net::FlowTable<Flow>::kNone) return false;
+    Flow& f = flows_.at(s);
+    if (cadence) {
+        f.obs.cadence = *cadence;
+        f.burst_dir = 0;  // the kernel's summary is complete: nothing of ours to close
+    }
+    finish(s, why);
+    return true;
 }
 
 void Engine::expire(int64_t now_ns) {

@@ -34,6 +34,9 @@ struct EngineConfig {
     bool foxio = true;  // JA4S, JA4T, JA4TS, JA4L (FoxIO License 1.1)
     bool raw = true;    // ja4_r, ja4_ro, ja3_full, ja4s_r strings
     EmitAt emit = EmitAt::Close;
+    // The pcap paths see every packet and count cadence themselves; the eBPF path sees only
+    // handshake packets and gets the cadence with the kernel's flow-end event (end_flow).
+    bool cadence_from_packets = true;
 };
 
 struct EngineStats {
@@ -63,6 +66,11 @@ public:
     // One frame starting at its IP header (eBPF events).
     void on_ip(int64_t ts_ns, std::span<const uint8_t> bytes, uint32_t wire_len);
     void on_packet(const net::Packet& p);
+
+    // A flow ended outside the packet stream (the kernel saw its FIN/RST or expired it). The
+    // key is in any direction; `cadence`, when given, replaces what the engine counted.
+    // Returns whether the flow was known.
+    bool end_flow(const net::FlowKey& key, EndReason why, const Cadence* cadence);
 
     // Ends flows idle since before `now_ns` (event time). on_packet calls it as time advances.
     void expire(int64_t now_ns);

@@ -351,3 +351,35 @@ TEST_F(EngineTest, HttpConnectPreambleBeforeTls) {
 
 }  // namespace
 }  // namespace sybilwatch::fingerprint
+
+namespace sybilwatch::fingerprint {
+namespace {
+
+TEST_F(EngineTest, KernelFlowEndCarriesTheCadence) {
+    cfg.cadence_from_packets = false;  // as fed by the eBPF path
+    Engine e(cfg, sink);
+    Feeder feed(e);
+    Conn c;
+    feed(c.frame(true, SYN, c.cisn, 0, {}, kSynOpts));
+    feed(c.frame(false, SYN | ACK, c.sisn, c.cisn + 1, {}, kSynOpts));
+    feed(c.frame(true, PSH | ACK, c.cisn + 1, c.sisn + 1, ch));
+    Cadence k;
+    k.requests = 12;
+    k.client_bytes = 34567;
+    net::Packet any;  // the key is direction-free: build it from the server's side
+    any.ip_proto = 6;
+    any.src = net::IpAddress::parse(c.server);
+    any.dst = net::IpAddress::parse(c.client);
+    any.src_port = c.sport;
+    any.dst_port = c.cport;
+    EXPECT_TRUE(e.end_flow(net::FlowKey::of(any), EndReason::Fin, &k));
+    EXPECT_FALSE(e.end_flow(net::FlowKey::of(any), EndReason::Fin, &k));  // already gone
+    ASSERT_EQ(sink.seen.size(), 1u);
+    EXPECT_EQ(sink.seen[0].cadence.requests, 12u);
+    EXPECT_EQ(sink.seen[0].cadence.client_bytes, 34567u);
+    EXPECT_EQ(sink.seen[0].end, EndReason::Fin);
+    EXPECT_EQ(sink.seen[0].ja4.view(), want["ja4"]);
+}
+
+}  // namespace
+}  // namespace sybilwatch::fingerprint
