@@ -1,26 +1,30 @@
 // Reassembles one direction's CRYPTO stream in the Initial packet number space: frames in any
 // order, split across packets, retransmitted or overlapping, into a fixed window at the start
-// of the stream. A bitmap marks which bytes arrived, so any pattern of holes is tracked
-// exactly. The window is allocated on the first byte and never grows: data past it is dropped,
-// and a handshake message larger than the window is reported as such.
+// of the stream. The bytes are kept by net::StreamReassembler, the same reassembly the TCP
+// path uses (CRYPTO offsets inside the window fit its 32-bit sequence space). The window is
+// allocated on the first byte and never grows: data past it is dropped, and a handshake message
+// larger than the window is reported as such.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
+
+#include "net/buffer_pool.hpp"
+#include "net/stream_reassembler.hpp"
 
 namespace sybilwatch::quic {
 
 class CryptoStream {
   public:
     // Does not allocate; the window is allocated by the first add() that stores bytes.
-    explicit CryptoStream(size_t capacity) : capacity_(capacity) {}
+    explicit CryptoStream(size_t capacity) : capacity_(capacity), pool_(capacity, 1) {}
 
     enum class AddResult : uint8_t {
         Stored,       // at least one new byte
         Duplicate,    // every byte was already there (retransmission) or data was empty
         OutOfWindow,  // starts at or past the window: ignored
+        TooFragmented,  // more holes than the reassembler tracks: the stream is abandoned
     };
 
     // Stores the bytes at stream offset `offset`. Where a byte has already arrived, the first
@@ -33,22 +37,18 @@ class CryptoStream {
     // TooLarge: its declared length does not fit the window, so it can never complete.
     MessageState first_message(std::span<const uint8_t>& out) const;
 
-    size_t contiguous() const { return contiguous_; }  // bytes from offset 0 with no hole
-    std::span<const uint8_t> prefix() const { return {data_.get(), contiguous_}; }
+    size_t contiguous() const { return stream_.contiguous().size(); }  // bytes from 0, no hole
+    std::span<const uint8_t> prefix() const { return stream_.contiguous(); }
     size_t capacity() const { return capacity_; }
-    bool allocated() const { return data_ != nullptr; }
+    bool allocated() const { return pool_.allocated() > 0; }
 
     // Forgets all bytes but keeps the window for reuse.
     void clear();
 
   private:
-    bool has(size_t i) const { return (bits_[i / 64] >> (i % 64)) & 1u; }
-    void mark(size_t begin, size_t end);
-
     size_t capacity_;
-    size_t contiguous_ = 0;
-    std::unique_ptr<uint8_t[]> data_;
-    std::unique_ptr<uint64_t[]> bits_;
+    net::BufferPool pool_;  // one window, kept for reuse after clear()
+    net::StreamReassembler stream_;
 };
 
 }  // namespace sybilwatch::quic
