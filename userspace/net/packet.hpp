@@ -57,7 +57,7 @@ struct Packet {
     uint32_t flow_label = 0; // IPv6 flow label
     uint16_t ip_header_len = 0;  // IPv4 IHL*4; IPv6 40 + extension headers
     uint8_t vlan_depth = 0;      // 802.1Q/QinQ tags seen on the way in (all layers)
-    uint8_t tunnel_depth = 0;    // GRE / ERSPAN / VXLAN / Geneve / IP-in-IP layers removed
+    uint8_t tunnel_depth = 0;    // GRE/ERSPAN, VXLAN, Geneve, GTP-U, IP-in-IP layers removed
 
     // Transport.
     uint16_t src_port = 0;
@@ -73,7 +73,8 @@ struct Packet {
 
     // L4 payload: the captured part, trimmed to the length the IP header declares (so Ethernet
     // padding never counts). payload_len is the declared length; payload.size() < payload_len
-    // means the capture's snaplen cut it.
+    // means the capture's snaplen cut it (or, in a first IP fragment, that the rest follows in
+    // later fragments).
     std::span<const uint8_t> payload;
     uint32_t payload_len = 0;
 
@@ -83,7 +84,10 @@ struct Packet {
 };
 
 // Decodes one frame of the given link type. Never reads outside `frame`; never allocates.
-// On anything but Ok, `out` holds whatever was decoded before the failure.
+// Resets every field of `out` except ts_ns and wire_len (the capture source's to fill).
+// On anything but Ok, `out` holds whatever was decoded before the failure. A datagram to a
+// UDP tunnel port (VXLAN 4789/8472, VXLAN-GPE 4790, Geneve 6081, GTP-U 2152) whose payload is
+// no valid encapsulated IP packet is reported as that UDP datagram.
 DecodeStatus decode(LinkType link, std::span<const uint8_t> frame, Packet& out);
 
 // Decodes from an IP header (version from the first nibble); used by eBPF events, which carry
