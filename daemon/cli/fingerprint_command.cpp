@@ -9,35 +9,11 @@
 #include "capture/pcap_file.hpp"
 #include "commands.hpp"
 #include "fingerprint/engine.hpp"
-#include "fingerprint/observation_json.hpp"
+#include "json_lines_out.hpp"
 
 namespace sybilwatch::cli {
 
 namespace {
-
-constexpr size_t kFlushBytes = 1 << 16;
-
-// Collects JSON lines and writes them to stdout in large blocks (or per line when live).
-class JsonLinesOut : public fingerprint::ObservationSink {
-public:
-    explicit JsonLinesOut(bool line_buffered) : line_buffered_(line_buffered) {
-        buf_.reserve(kFlushBytes * 2);
-    }
-    ~JsonLinesOut() override { flush(); }
-    void on_observation(const fingerprint::Observation& o) override {
-        fingerprint::append_json(o, buf_);
-        if (line_buffered_ || buf_.size() >= kFlushBytes) flush();
-    }
-    void flush() {
-        if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), stdout);
-        buf_.clear();
-        std::fflush(stdout);
-    }
-
-private:
-    std::string buf_;
-    bool line_buffered_;
-};
 
 void usage(FILE* out) {
     std::fputs(
