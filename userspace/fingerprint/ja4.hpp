@@ -1,0 +1,41 @@
+// JA4 TLS client fingerprint (FoxIO technical_details/JA4.md, BSD-3-Clause) and its raw /
+// original-order variants, computed from a parsed ClientHello.
+//
+//   t13d1516h2_8daaf6152771_e5627efa2ab1
+//   a: transport, version, SNI d/i, cipher count, extension count, ALPN first+last
+//   b: sha256 of the sorted cipher list, 12 hex    c: sha256 of the sorted extension list
+//      (SNI and ALPN left out) + "_" + signature algorithms in wire order, 12 hex
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "tls/client_hello.hpp"
+
+namespace sybilwatch::fingerprint {
+
+// JA4's first character: the transport the ClientHello came over.
+namespace ja4_transport {
+inline constexpr char Tcp = 't', Quic = 'q', Dtls = 'd';
+}
+
+struct Ja4 {
+    std::array<char, 36> text{};
+    size_t len = 0;  // 36, or 0 when the hash could not be computed (absent, never guessed)
+    std::string_view view() const { return {text.data(), len}; }
+    bool empty() const { return len == 0; }
+};
+
+// The hashed, sorted JA4. Allocates nothing itself (stack arrays; a thread-local spill buffer
+// only for lists longer than any real client sends); see tls/text_digest.hpp for libcrypto.
+Ja4 ja4(const tls::ClientHello& ch, char transport);
+
+// ja4_r (sorted, raw lists), ja4_o (original order, hashed; SNI and ALPN kept in the extension
+// list) and ja4_ro (original order, raw). Each string is overwritten; its capacity is reused.
+// A string is left empty if its hash could not be computed.
+void ja4_variants(const tls::ClientHello& ch, char transport, std::string& r, std::string& o,
+                  std::string& ro);
+
+}  // namespace sybilwatch::fingerprint
