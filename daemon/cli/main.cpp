@@ -13,6 +13,7 @@ void usage(FILE* out) {
         "\n"
         "commands:\n"
         "  fingerprint PCAP...   one JSON line per connection (JA4 family, JA3, TCP signature)\n"
+        "  capture -i IF         the same for live connections (eBPF, or libpcap)\n"
         "\n"
         "Run 'sybilwatch COMMAND --help' for a command's options.\n",
         out);
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (cmd == "fingerprint") return sybilwatch::cli::fingerprint_command(argc - 1, argv + 1);
+    if (cmd == "capture") return sybilwatch::cli::capture_command(argc - 1, argv + 1);
     std::fprintf(stderr, "sybilwatch: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 64;

@@ -318,7 +318,15 @@ manifest chromium-mtu1280 chromium 10.213.0.21 "$SRV4" "$PORT_CHROMIUM" "$SNI" t
 set_mtu 1500
 
 # --- finish ---------------------------------------------------------------------------------
-sleep 0.5 # the last FIN/ACKs
+# tcpdump may lag behind on a loaded machine and SIGTERM drops what it has not read yet: wait
+# until the capture stops growing (the last FIN/ACKs are in) before stopping it.
+last=-1
+for _ in $(seq 30); do
+  sleep 0.5
+  size=$(stat -c %s "$OUT/lab.pcap")
+  [ "$size" = "$last" ] && break
+  last=$size
+done
 kill -TERM "$TCPDUMP_PID" # flushes and closes the file
 wait "$TCPDUMP_PID" || true
 TCPDUMP_PID=
