@@ -1,5 +1,8 @@
 #include "capture/pcap_file.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 namespace sybilwatch::capture {
@@ -25,10 +28,18 @@ bool link_type_from_dlt(int dlt, net::LinkType& out) {
 }
 
 PcapFile::PcapFile(const std::string& path) : path_(path) {
+    mapped_ = MappedPcap::open(path);
+    if (mapped_) return;
     char err[PCAP_ERRBUF_SIZE] = {};
-    pcap_.reset(pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO,
-                                                        err));
-    if (!pcap_) throw std::runtime_error(path + ": " + err);
+    // "m": glibc reads the file through mmap, so each record is copied once (into libpcap's
+    // buffer) instead of twice with a read(2) per 4 KiB: reading was a fifth of the run time.
+    FILE* f = std::fopen(path.c_str(), "rbm");
+    if (!f) throw std::runtime_error(path + ": " + std::strerror(errno));
+    pcap_.reset(pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err));
+    if (!pcap_) {
+        std::fclose(f);  // libpcap owns the FILE only once it has opened it
+        throw std::runtime_error(path + ": " + err);
+    }
     const int dlt = pcap_datalink(pcap_.get());
     if (!link_type_from_dlt(dlt, link_)) {
         const char* name = pcap_datalink_val_to_name(dlt);
@@ -38,6 +49,14 @@ PcapFile::PcapFile(const std::string& path) : path_(path) {
 }
 
 bool PcapFile::next(Frame& out) {
+    if (mapped_) {
+        if (!mapped_->next(out)) {
+            error_ = mapped_->error();
+            return false;
+        }
+        ++frames_;
+        return true;
+    }
     pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(pcap_.get(), &hdr, &data);

@@ -1,4 +1,5 @@
-// Reads pcap and pcapng files through libpcap, with nanosecond timestamps.
+// Reads pcap and pcapng files with nanosecond timestamps: classic pcap in place (MappedPcap),
+// pcapng and the rest through libpcap.
 #pragma once
 
 #include <pcap/pcap.h>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "capture/frame.hpp"
+#include "capture/mapped_pcap.hpp"
 
 namespace sybilwatch::capture {
 
@@ -22,11 +24,14 @@ public:
     // Empty after a clean end; otherwise why reading stopped early (a truncated capture).
     const std::string& error() const { return error_; }
     uint64_t frames() const { return frames_; }
+    // Whether the file is read through the mapping (classic pcap) rather than libpcap.
+    bool mapped() const { return mapped_ != nullptr; }
 
 private:
     struct Closer {
         void operator()(pcap_t* p) const { pcap_close(p); }
     };
+    std::unique_ptr<MappedPcap> mapped_;
     std::unique_ptr<pcap_t, Closer> pcap_;
     std::string path_;
     std::string error_;

@@ -19,17 +19,10 @@ bool client_hello_fingerprints(std::span<const uint8_t> msg, char transport, boo
     const auto alpn = ch.first_alpn();
     o.alpn.assign({reinterpret_cast<const char*>(alpn.data()), alpn.size()});
     if (!o.tls_version) o.tls_version = ch.max_offered_version();
-    o.ja4.assign(ja4(ch, transport).view());
-    // The variants share their work; ja4_o is short and kept even without the raw strings.
-    thread_local std::string ja4_o;
-    ja4_variants(ch, transport, o.ja4_r, ja4_o, o.ja4_ro);
-    o.ja4_o.assign(ja4_o);
-    o.ja3.assign(ja3(ch, o.ja3_full).view());
-    if (!raw) {
-        o.ja4_r.clear();
-        o.ja4_ro.clear();
-        o.ja3_full.clear();
-    }
+    const Ja4Family f = ja4_family(ch, transport, raw ? &o.ja4_r : nullptr, raw ? &o.ja4_ro : nullptr);
+    o.ja4.assign(f.ja4.view());
+    o.ja4_o.assign(f.ja4_o.view());
+    o.ja3.assign((raw ? ja3(ch, o.ja3_full) : ja3_hash(ch)).view());
     return true;
 }
 

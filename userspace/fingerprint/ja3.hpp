@@ -24,4 +24,8 @@ struct Ja3 {
 // returns its MD5.
 Ja3 ja3(const tls::ClientHello& ch, std::string& full);
 
+// The hash alone, through a per-thread cache of recent client stacks (the text is built only
+// on a miss): for the per-connection path when the raw text is not wanted.
+Ja3 ja3_hash(const tls::ClientHello& ch);
+
 }  // namespace sybilwatch::fingerprint

@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "fingerprint/digest_cache.hpp"
 #include "tls/grease.hpp"
 #include "tls/ja4_fields.hpp"
 #include "tls/text_digest.hpp"
@@ -176,21 +177,58 @@ Ja4 ja4(const ClientHello& ch, char transport) {
     return out;
 }
 
+namespace {
+
+using Ja4Cache = DigestCache<36>;
+
+// The cache key of a hashed JA4 form: part a and the three lists as they will be hashed.
+void key_of(const Parts& p, Ja4Cache::Key& k) {
+    k.reset();
+    for (size_t i = 0; i < p.a.size(); i += 2)
+        k.put(static_cast<uint16_t>(uint8_t(p.a[i]) << 8 | uint8_t(p.a[i + 1])));
+    k.put(p.ciphers.span());
+    k.put(p.exts.span());
+    k.put(p.sigs.span());
+}
+
+// format_hashed through a cache: most hellos repeat their client stack's lists.
+bool hashed_cached(Ja4Cache& cache, const Parts& p, bool c_zero, Ja4& out) {
+    thread_local Ja4Cache::Key key;
+    key_of(p, key);
+    const uint64_t h = key.hash();
+    if (const auto* v = cache.find(key, h)) {
+        out.text = *v;
+        out.len = 36;
+        return true;
+    }
+    if (!format_hashed(p, c_zero, out.text)) return false;
+    out.len = 36;
+    cache.store(key, h, out.text.data());
+    return true;
+}
+
+}  // namespace
+
+Ja4Family ja4_family(const ClientHello& ch, char transport, std::string* r, std::string* ro) {
+    thread_local Ja4Cache original_order, sorted;
+    Parts p(ch, transport);
+    Ja4Family out;
+    // Original order first. Part c of ja4_o is zeros exactly when JA4's is, even though its
+    // list keeps SNI and ALPN: that is what the reference implementation prints for a hello
+    // whose only extensions are SNI/ALPN (https3-301-get.pcap: ja4_ro ends "_0000", ja4_o in
+    // zeros).
+    if (ro) format_raw(p, *ro);
+    hashed_cached(original_order, p, p.sorted_c_empty(), out.ja4_o);
+    p.sort_for_ja4();
+    hashed_cached(sorted, p, p.exts.size() == 0 && p.sigs.size() == 0, out.ja4);
+    if (r) format_raw(p, *r);
+    return out;
+}
+
 void ja4_variants(const ClientHello& ch, char transport, std::string& r, std::string& o,
                   std::string& ro) {
-    Parts p(ch, transport);
-    // Original order. Part c of ja4_o is zeros exactly when JA4's is, even though its list
-    // keeps SNI and ALPN: that is what the reference implementation prints for a hello whose
-    // only extensions are SNI/ALPN (https3-301-get.pcap: ja4_ro ends "_0000", ja4_o in zeros).
-    format_raw(p, ro);
-    std::array<char, 36> hashed{};
-    if (format_hashed(p, p.sorted_c_empty(), hashed)) {
-        o.assign(hashed.data(), hashed.size());
-    } else {
-        o.clear();
-    }
-    p.sort_for_ja4();
-    format_raw(p, r);
+    const Ja4Family f = ja4_family(ch, transport, &r, &ro);
+    o.assign(f.ja4_o.view());
 }
 
 }  // namespace sybilwatch::fingerprint

@@ -32,6 +32,16 @@ struct Ja4 {
 // only for lists longer than any real client sends); see tls/text_digest.hpp for libcrypto.
 Ja4 ja4(const tls::ClientHello& ch, char transport);
 
+struct Ja4Family {
+    Ja4 ja4;
+    Ja4 ja4_o;
+};
+
+// JA4 and ja4_o from one parse of the lists, and the raw strings ja4_r / ja4_ro only when asked
+// for (non-null): the engine's per-connection call.
+Ja4Family ja4_family(const tls::ClientHello& ch, char transport, std::string* r,
+                     std::string* ro);
+
 // ja4_r (sorted, raw lists), ja4_o (original order, hashed; SNI and ALPN kept in the extension
 // list) and ja4_ro (original order, raw). Each string is overwritten; its capacity is reused.
 // A string is left empty if its hash could not be computed.

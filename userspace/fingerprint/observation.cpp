@@ -40,18 +40,32 @@ void Cadence::add_gap(uint64_t gap_us) {
 }
 
 void Observation::clear() {
-    // Keep the raw strings' capacity: clear() rather than reassigning the whole object.
-    std::string r = std::move(ja4_r), ro = std::move(ja4_ro), jf = std::move(ja3_full),
-                sr = std::move(ja4s_r);
-    *this = Observation{};
-    ja4_r = std::move(r);
-    ja4_ro = std::move(ro);
-    ja3_full = std::move(jf);
-    ja4s_r = std::move(sr);
+    // Field by field: assigning a fresh Observation would copy (and zero) 1.6 KB per connection,
+    // and the raw strings keep their capacity this way.
+    ts_ns = 0;
+    transport = Transport::Tcp;
+    src = dst = {};
+    src_port = dst_port = 0;
+    for (auto* f : {&ja4, &ja4_o, &ja4s}) f->clear();
+    sni.clear();
+    alpn.clear();
+    ja3.clear();
+    ja4t.clear();
+    ja4ts.clear();
+    ja4l_c.clear();
+    ja4l_s.clear();
+    tcp_sig.clear();
+    tls_version = 0;
     ja4_r.clear();
     ja4_ro.clear();
     ja3_full.clear();
     ja4s_r.clear();
+    syn_ns = synack_ns = ack_ns = 0;
+    client_ttl = server_ttl = 0;
+    rtt_us = -1;
+    cadence = {};
+    end = EndReason::Open;
+    client_hello_seen = server_hello_seen = syn_seen = false;
 }
 
 }  // namespace sybilwatch::fingerprint

@@ -75,6 +75,8 @@ struct Observation {
     bool server_hello_seen = false;
     bool syn_seen = false;
 
+    // Back to the default state; keep this in step with the members above (the unit test
+    // ObservationClearsEveryField checks it against a default-constructed one).
     void clear();
 };
 

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
+
 namespace sybilwatch::net {
 
 IpAddress IpAddress::parse(std::string_view text) {
@@ -21,7 +23,16 @@ IpAddress IpAddress::parse(std::string_view text) {
 }
 
 std::string_view IpAddress::format(std::span<char, kMaxText> buf) const {
-    if (family != 4 && family != 6) return {};
+    if (family == 4) {
+        // Dotted quad by hand: inet_ntop goes through sprintf, and this runs per connection.
+        char* p = buf.data();
+        for (int i = 0; i < 4; ++i) {
+            if (i) *p++ = '.';
+            p = std::to_chars(p, buf.data() + buf.size(), bytes[i]).ptr;
+        }
+        return {buf.data(), static_cast<size_t>(p - buf.data())};
+    }
+    if (family != 6) return {};
     if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, bytes.data(), buf.data(), buf.size()))
         return {};
     return std::string_view(buf.data());

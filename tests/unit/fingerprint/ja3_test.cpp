@@ -37,6 +37,9 @@ TEST(Ja3, MatchesTsharkOnRealHellos) {
         std::string full;
         const Ja3 j = ja3(ch, full);
         EXPECT_EQ(j.view(), row.at("ja3"));
+        // The cached form: a miss, then a hit, both the same hash.
+        EXPECT_EQ(ja3_hash(ch).view(), row.at("ja3"));
+        EXPECT_EQ(ja3_hash(ch).view(), row.at("ja3"));
         if (!row.at("ja3_full").empty()) {
             EXPECT_EQ(full, row.at("ja3_full"));
         }

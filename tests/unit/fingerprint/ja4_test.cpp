@@ -102,6 +102,14 @@ TEST(Ja4, MatchesReferenceOnRealHellos) {
             EXPECT_EQ(ro, row.at("ja4_ro"));
         }
         EXPECT_EQ(h.ch.sni(), row.at("sni"));
+        // The engine's call, without raw strings: cached after the first time, same values.
+        for (int pass = 0; pass < 2; ++pass) {
+            const Ja4Family f = ja4_family(h.ch, transport, nullptr, nullptr);
+            EXPECT_EQ(f.ja4.view(), row.at("ja4")) << pass;
+            if (!row.at("ja4_o").empty()) {
+                EXPECT_EQ(f.ja4_o.view(), row.at("ja4_o")) << pass;
+            }
+        }
         ++checked;
     }
     EXPECT_GE(checked, 13);

@@ -34,3 +34,42 @@ TEST(ObservationJson, StringsAreEscapedToValidJson) {
 
 }  // namespace
 }  // namespace sybilwatch::fingerprint
+
+namespace sybilwatch::fingerprint {
+namespace {
+
+// clear() resets field by field (for speed): it must leave nothing of the previous connection.
+TEST(ObservationJson, ObservationClearsEveryField) {
+    Observation o;
+    o.ts_ns = 5;
+    o.transport = Transport::Quic;
+    o.src = net::IpAddress::parse("10.0.0.1");
+    o.dst = net::IpAddress::parse("10.0.0.2");
+    o.src_port = o.dst_port = 7;
+    for (auto* f : {&o.ja4, &o.ja4_o, &o.ja4s}) f->assign("x");
+    for (auto* f : {&o.ja4l_c, &o.ja4l_s}) f->assign("x");
+    o.sni.assign("x");
+    o.alpn.assign("x");
+    o.ja3.assign("x");
+    o.ja4t.assign("x");
+    o.ja4ts.assign("x");
+    o.tcp_sig.assign("x");
+    o.ja4_r = o.ja4_ro = o.ja3_full = o.ja4s_r = "x";
+    o.tls_version = 1;
+    o.syn_ns = o.synack_ns = o.ack_ns = 1;
+    o.client_ttl = o.server_ttl = 1;
+    o.rtt_us = 1;
+    o.cadence.requests = 3;
+    o.cadence.add_gap(10);
+    o.end = EndReason::Rst;
+    o.client_hello_seen = o.server_hello_seen = o.syn_seen = true;
+    o.clear();
+    std::string cleared, fresh;
+    append_json(o, cleared);
+    append_json(Observation{}, fresh);
+    EXPECT_EQ(cleared, fresh);
+    EXPECT_FALSE(o.client_hello_seen || o.server_hello_seen || o.syn_seen);
+}
+
+}  // namespace
+}  // namespace sybilwatch::fingerprint

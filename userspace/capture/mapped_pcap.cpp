@@ -1,0 +1,105 @@
+#include "capture/mapped_pcap.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <algorithm>
+
+namespace sybilwatch::capture {
+
+namespace {
+
+constexpr uint32_t kMicro = 0xa1b2c3d4, kNano = 0xa1b23c4d;
+constexpr size_t kFileHeader = 24, kRecordHeader = 16;
+// libpcap refuses records larger than this whatever the snaplen says (pcap-common.h).
+constexpr uint32_t kMaxSnaplen = 262144;
+
+struct Fd {
+    int fd;
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<MappedPcap> MappedPcap::open(const std::string& path) {
+    Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (f.fd < 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+    struct stat st;
+    if (::fstat(f.fd, &st) != 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode) || st.st_size < static_cast<off_t>(kFileHeader)) return nullptr;
+    uint8_t hdr[kFileHeader];
+    if (::pread(f.fd, hdr, sizeof hdr, 0) != static_cast<ssize_t>(sizeof hdr)) return nullptr;
+    uint32_t magic;
+    std::memcpy(&magic, hdr, 4);
+    const bool swapped = magic == __builtin_bswap32(kMicro) || magic == __builtin_bswap32(kNano);
+    if (swapped) magic = __builtin_bswap32(magic);
+    if (magic != kMicro && magic != kNano) return nullptr;  // pcapng or not a capture
+
+    const auto size = static_cast<size_t>(st.st_size);
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, f.fd, 0);
+    if (map == MAP_FAILED) throw std::runtime_error(path + ": mmap: " + std::strerror(errno));
+    ::madvise(map, size, MADV_SEQUENTIAL);
+    auto m = std::make_unique<MappedPcap>(Key{}, path, static_cast<const uint8_t*>(map), size);
+    m->swapped_ = swapped;
+    m->nanos_ = magic == kNano;
+    m->snaplen_ = m->u32(16);
+    // LINKTYPE_ numbers (our LinkType's values) in the low 16 bits; the upper bits may carry
+    // FCS information. Others are left to libpcap, which names them in its error.
+    switch (const uint32_t lt = m->u32(20) & 0xffff) {
+        case 0: case 1: case 101: case 108: case 113: case 228: case 229: case 276:
+            m->link_ = static_cast<net::LinkType>(lt);
+            return m;
+        default: return nullptr;
+    }
+}
+
+MappedPcap::MappedPcap(Key, const std::string& path, const uint8_t* base, size_t size)
+    : path_(path), base_(base), size_(size) {}
+
+MappedPcap::~MappedPcap() { ::munmap(const_cast<uint8_t*>(base_), size_); }
+
+uint32_t MappedPcap::u32(size_t off) const {
+    uint32_t v;
+    std::memcpy(&v, base_ + off, 4);
+    return swapped_ ? __builtin_bswap32(v) : v;
+}
+
+bool MappedPcap::next(Frame& out) {
+    if (pos_ == size_) return false;
+    if (size_ - pos_ < kRecordHeader) {
+        error_ = path_ + ": truncated dump file; tried to read " + std::to_string(kRecordHeader) +
+                 " header bytes, only got " + std::to_string(size_ - pos_);
+        pos_ = size_;
+        return false;
+    }
+    const uint32_t sec = u32(pos_), frac = u32(pos_ + 4), caplen = u32(pos_ + 8),
+                   len = u32(pos_ + 12);
+    if (caplen > std::max(snaplen_, kMaxSnaplen)) {
+        error_ = path_ + ": invalid packet capture length " + std::to_string(caplen) +
+                 ", bigger than snaplen of " + std::to_string(std::max(snaplen_, kMaxSnaplen));
+        pos_ = size_;
+        return false;
+    }
+    if (size_ - pos_ - kRecordHeader < caplen) {
+        error_ = path_ + ": truncated dump file; tried to read " + std::to_string(caplen) +
+                 " captured bytes, only got " + std::to_string(size_ - pos_ - kRecordHeader);
+        pos_ = size_;
+        return false;
+    }
+    out.ts_ns = int64_t(sec) * 1'000'000'000 + (nanos_ ? int64_t(frac) : int64_t(frac) * 1000);
+    out.link = link_;
+    out.data = {base_ + pos_ + kRecordHeader, caplen};
+    out.wire_len = len;
+    pos_ += kRecordHeader + caplen;
+    return true;
+}
+
+}  // namespace sybilwatch::capture
