@@ -22,7 +22,8 @@ public:
             len_ = 0;
             return false;
         }
-        std::memcpy(buf_.data(), s.data(), s.size());
+        // An empty view may carry a null pointer, which memcpy must not see even for 0 bytes.
+        if (!s.empty()) std::memcpy(buf_.data(), s.data(), s.size());
         len_ = static_cast<uint16_t>(s.size());
         return true;
     }
