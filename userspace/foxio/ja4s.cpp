@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "fingerprint/digest_cache.hpp"
 #include "tls/grease.hpp"
 #include "tls/ja4_fields.hpp"
 #include "tls/text_digest.hpp"
@@ -48,9 +49,22 @@ Ja4s ja4s(const tls::ServerHello& sh, char transport) {
     if (n_ext == 0) {  // an empty list prints zeros, not the hash of ""
         std::memset(hash, '0', 12);
     } else {
-        tls::TextDigest d(tls::sha256_md());
-        put_extensions(d, sh);
-        if (!d.finish_hex({hash, 12})) return Ja4s{};
+        // A server answers with a handful of extension lists: the hash part is cached.
+        using Cache = fingerprint::DigestCache<12>;
+        thread_local Cache cache;
+        thread_local Cache::Key key;
+        key.reset();
+        for (const tls::Extension& e : sh.extensions())
+            if (!tls::is_grease(e.type)) key.put(e.type);
+        const uint64_t h = key.hash();
+        if (const auto* v = cache.find(key, h)) {
+            std::memcpy(hash, v->data(), 12);
+        } else {
+            tls::TextDigest d(tls::sha256_md());
+            put_extensions(d, sh);
+            if (!d.finish_hex({hash, 12})) return Ja4s{};
+            cache.store(key, h, hash);
+        }
     }
     out.len = out.text.size();
     return out;
