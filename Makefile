@@ -18,7 +18,7 @@ CMAKE_FLAGS ?=
 # Debian packages: toolchain and libraries, then the real peers the tests run against.
 DEPS_BUILD := build-essential cmake ninja-build pkg-config clang llvm lld libclang-rt-14-dev \
 	clang-format libpcap-dev libssl-dev libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libspdlog-dev libfmt-dev libyaml-cpp-dev libre2-dev libsystemd-dev \
+	libspdlog-dev libfmt-dev libyaml-cpp-dev libre2-dev libsystemd-dev nlohmann-json3-dev \
 	libgtest-dev libgmock-dev libbenchmark-dev
 DEPS_TEST := python3 tshark p0f tcpdump tcpreplay nginx openssl curl gnutls-bin \
 	iproute2 ethtool nodejs default-jdk-headless chromium
