@@ -459,6 +459,21 @@ static __always_inline void udp_packet(struct __sk_buff* skb, struct sw_pkt* p,
     if (send) emit_packet(skb, p, now, cnt);
 }
 
+/* The cheap early exit: whether the L4 header at l4_off carries a monitored service port
+ * (destination port on ingress, source port on egress) for this protocol. */
+static __always_inline bool service_port(void* data, void* data_end, __u32 l4_off, __u8 l4,
+                                         bool ingress, struct sw_counters* cnt) {
+    __be16* ports = data + l4_off;
+    if ((void*)(ports + 2) > data_end) {
+        cnt->c[SW_CNT_NONLINEAR]++;
+        return false;
+    }
+    const __u8 want = l4 == IPPROTO_TCP ? SW_PORT_TCP : SW_PORT_UDP;
+    __u32 port = bpf_ntohs(ingress ? ports[1] : ports[0]);
+    __u8* pv = bpf_map_lookup_elem(&sw_ports, &port);
+    return pv && (*pv & want);
+}
+
 /* Parses Ethernet (+ in-packet 802.1Q/QinQ tags), IPv4/IPv6 and the L4 ports with direct packet
  * access, and returns early for anything that is not TCP/UDP of a service port in the server
  * role. A VLAN tag the NIC took off (skb->vlan_tci) is no longer in the data, which then holds
@@ -502,15 +517,7 @@ static __always_inline void handle(struct __sk_buff* skb, const bool ingress) {
         const __u32 ihl = ip->ihl * 4;
         if (ihl < sizeof(*ip)) return;
         l4_off = off + ihl;
-        __be16* ports = data + l4_off;
-        if ((void*)(ports + 2) > data_end) {
-            cnt->c[SW_CNT_NONLINEAR]++;
-            return;
-        }
-        const __u8 want = l4 == IPPROTO_TCP ? SW_PORT_TCP : SW_PORT_UDP;
-        __u32 port = bpf_ntohs(ingress ? ports[1] : ports[0]);
-        __u8* pv = bpf_map_lookup_elem(&sw_ports, &port);
-        if (!pv || !(*pv & want)) return;
+        if (!service_port(data, data_end, l4_off, l4, ingress, cnt)) return;
         __builtin_memset(&p.key, 0, sizeof(p.key));
         p.key.family = 4;
         if (ingress) {
@@ -548,15 +555,7 @@ static __always_inline void handle(struct __sk_buff* skb, const bool ingress) {
             l4 = h[0];
         }
         if (l4 != IPPROTO_TCP && l4 != IPPROTO_UDP) return;
-        __be16* ports = data + l4_off;
-        if ((void*)(ports + 2) > data_end) {
-            cnt->c[SW_CNT_NONLINEAR]++;
-            return;
-        }
-        const __u8 want = l4 == IPPROTO_TCP ? SW_PORT_TCP : SW_PORT_UDP;
-        __u32 port = bpf_ntohs(ingress ? ports[1] : ports[0]);
-        __u8* pv = bpf_map_lookup_elem(&sw_ports, &port);
-        if (!pv || !(*pv & want)) return;
+        if (!service_port(data, data_end, l4_off, l4, ingress, cnt)) return;
         p.key.family = 6;
         p.key.pad[0] = p.key.pad[1] = 0;
         if (ingress) {
