@@ -6,6 +6,11 @@
 #   versions.txt  the versions of the clients and the server
 # usage: lab.sh OUTDIR        (root; exit 77 when not root or a tool is missing)
 #
+# Optional: LAB_EBPF=PATH_TO_SYBILWATCH also runs `sybilwatch capture --ebpf --stats` on the
+# server's veth, attached before the first client and stopped after tcpdump, and writes
+#   ebpf.jsonl    its fingerprint lines (tests/integration/ebpf_lab_test.sh compares them)
+#   ebpf.stats    its counters (stderr)
+#
 # Traffic stays on the veth pair: neither namespace has a route beyond 10.213.0.0/24 and
 # fd00:5713::/64, so a client that tries to reach anything else fails at once.
 set -euo pipefail
@@ -46,15 +51,16 @@ TMP=$(mktemp -d /tmp/swlab.XXXXXX)
 NGINX_PID=
 TCPDUMP_PID=
 CLIENT_PID=
+EBPF_PID=
 
 cleanup() {
   local rc=$? pid ns
   trap - EXIT
   trap '' INT TERM # a second signal must not cut the cleanup short
-  for pid in $CLIENT_PID $TCPDUMP_PID $NGINX_PID; do
+  for pid in $CLIENT_PID $EBPF_PID $TCPDUMP_PID $NGINX_PID; do
     kill -TERM "$pid" 2> /dev/null || true
   done
-  for pid in $CLIENT_PID $TCPDUMP_PID $NGINX_PID; do
+  for pid in $CLIENT_PID $EBPF_PID $TCPDUMP_PID $NGINX_PID; do
     wait "$pid" 2> /dev/null || true
   done
   # Anything still inside the namespaces was started by this script (they are its own).
@@ -91,8 +97,14 @@ for ns in $(ip netns list | grep -Eo '^swlab-(srv|cli)-[0-9]+'); do
   fi
 done
 
+if [ -n "${LAB_EBPF:-}" ] && [ ! -x "$LAB_EBPF" ]; then
+  echo "lab.sh: LAB_EBPF=$LAB_EBPF is not an executable" >&2
+  exit 2
+fi
+
 mkdir -p "$OUT"
 rm -f "$OUT/lab.pcap" "$OUT/lab.tsv" "$OUT/versions.txt"
+[ -z "${LAB_EBPF:-}" ] || rm -f "$OUT/ebpf.jsonl" "$OUT/ebpf.stats"
 T_START=$(now_ms)
 
 # --- network --------------------------------------------------------------------------------
@@ -198,6 +210,30 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 grep -q "listening on" "$TMP/tcpdump.err" || { cat "$TMP/tcpdump.err" >&2; exit 1; }
+
+# The eBPF path beside tcpdump: the same connections, fingerprinted from the TC hooks.
+if [ -n "${LAB_EBPF:-}" ]; then
+  ip netns exec "$SRV_NS" "$LAB_EBPF" capture --ebpf -i "$SRV_IF" --port "$PORT_MAIN" \
+    --port "$PORT_GNUTLS" --port "$PORT_JAVA" --port "$PORT_CHROMIUM" --stats \
+    > "$OUT/ebpf.jsonl" 2> "$OUT/ebpf.stats" &
+  EBPF_PID=$!
+  # Attached once both filters are on the interface (loading can take seconds on a busy host).
+  attached=
+  for _ in $(seq 600); do
+    if in_srv tc filter show dev "$SRV_IF" ingress | grep -q sw_ingress &&
+      in_srv tc filter show dev "$SRV_IF" egress | grep -q sw_egress; then
+      attached=1
+      break
+    fi
+    kill -0 "$EBPF_PID" 2> /dev/null || break
+    sleep 0.05
+  done
+  if [ -z "$attached" ]; then
+    cat "$OUT/ebpf.stats" >&2
+    echo "lab.sh: sybilwatch capture --ebpf did not attach to $SRV_IF" >&2
+    exit 1
+  fi
+fi
 
 # --- clients --------------------------------------------------------------------------------
 MANIFEST="$OUT/lab.tsv"
@@ -330,6 +366,19 @@ done
 kill -TERM "$TCPDUMP_PID" # flushes and closes the file
 wait "$TCPDUMP_PID" || true
 TCPDUMP_PID=
+if [ -n "$EBPF_PID" ]; then
+  # Every connection has ended: its line is out. SIGTERM flushes the rest and the counters.
+  kill -TERM "$EBPF_PID"
+  rc=0
+  wait "$EBPF_PID" || rc=$?
+  EBPF_PID=
+  if [ "$rc" != 0 ]; then
+    cat "$OUT/ebpf.stats" >&2
+    echo "lab.sh: sybilwatch capture --ebpf exited $rc" >&2
+    exit 1
+  fi
+  log "eBPF: $(grep -c . "$OUT/ebpf.jsonl" || true) lines; $(tail -n 1 "$OUT/ebpf.stats")"
+fi
 {
   echo "kernel: $(uname -r)"
   echo "curl: $(curl --version | head -1)"
