@@ -103,7 +103,7 @@ struct sw_vlan {
 
 /* One reservation size per class: the verifier wants a constant size. */
 #define SW_EMIT_CLASS(N)                                                                         \
-    static __always_inline void emit_##N(struct __sk_buff* skb, __u32 off, __u32 wire, __u8 dir, \
+    static __always_inline bool emit_##N(struct __sk_buff* skb, __u32 off, __u32 wire, __u8 dir, \
                                          __u64 now, struct sw_counters* cnt) {                   \
         struct {                                                                                 \
             struct sw_event_header hdr;                                                          \
@@ -111,13 +111,13 @@ struct sw_vlan {
         }* e = bpf_ringbuf_reserve(&sw_events, sizeof(*e), 0);                                   \
         if (!e) {                                                                                \
             cnt->c[SW_CNT_PACKET_DROPS]++;                                                       \
-            return;                                                                              \
+            return false;                                                                        \
         }                                                                                        \
         __u32 len = wire;                                                                        \
         if (len > N) len = N;                                                                    \
         if (len < 1 || bpf_skb_load_bytes(skb, off, e->data, len) < 0) {                         \
             bpf_ringbuf_discard(e, 0);                                                           \
-            return;                                                                              \
+            return false;                                                                        \
         }                                                                                        \
         e->hdr.type = SW_EVENT_PACKET;                                                           \
         e->hdr.dir = dir;                                                                        \
@@ -126,6 +126,7 @@ struct sw_vlan {
         e->hdr.ts_ns = now;                                                                      \
         bpf_ringbuf_submit(e, 0);                                                                \
         cnt->c[SW_CNT_PACKET_EVENTS]++;                                                          \
+        return true;                                                                             \
     }
 
 SW_EMIT_CLASS(128)
@@ -137,20 +138,29 @@ _Static_assert(SW_CLASS_SMALL == 128 && SW_CLASS_MTU == 1600 && SW_CLASS_LARGE =
                    SW_CLASS_MAX == 16384,
                "emit_N functions follow the class sizes");
 
-/* The packet from its IP header on. */
-static __always_inline void emit_packet(struct __sk_buff* skb, const struct sw_pkt* p, __u64 now,
+/* The packet from its IP header on; false when the event could not be sent. */
+static __always_inline bool emit_packet(struct __sk_buff* skb, const struct sw_pkt* p, __u64 now,
                                         struct sw_counters* cnt) {
     const __u32 wire = skb->len - p->l3_off;
-    if (wire <= SW_CLASS_SMALL) {
-        emit_128(skb, p->l3_off, wire, p->dir, now, cnt);
-    } else if (wire <= SW_CLASS_MTU) {
-        emit_1600(skb, p->l3_off, wire, p->dir, now, cnt);
-    } else if (wire <= SW_CLASS_LARGE) {
-        emit_4096(skb, p->l3_off, wire, p->dir, now, cnt);
-    } else {
-        if (wire > SW_CLASS_MAX) cnt->c[SW_CNT_TRUNCATED]++;
-        emit_16384(skb, p->l3_off, wire, p->dir, now, cnt);
-    }
+    if (wire <= SW_CLASS_SMALL) return emit_128(skb, p->l3_off, wire, p->dir, now, cnt);
+    if (wire <= SW_CLASS_MTU) return emit_1600(skb, p->l3_off, wire, p->dir, now, cnt);
+    if (wire <= SW_CLASS_LARGE) return emit_4096(skb, p->l3_off, wire, p->dir, now, cnt);
+    if (wire > SW_CLASS_MAX) cnt->c[SW_CNT_TRUNCATED]++;
+    return emit_16384(skb, p->l3_off, wire, p->dir, now, cnt);
+}
+
+/* A client data segment that did not reach userspace (the kernel sends client data only for the
+ * first flight) means that TCP connection will have no JA4: counted once per flow, so
+ * "observations with a JA4" plus this counter is exactly the number of TLS connections seen.
+ * (A lost preamble segment before TLS is counted too although the hello may still arrive; QUIC
+ * datagrams are not counted here: a lost one shows as a packet drop only.) */
+static __always_inline void hello_lost(struct sw_flow* f, const struct sw_pkt* p,
+                                       struct sw_counters* cnt) {
+    if (!p->tcp || p->dir != SW_DIR_CLIENT || p->payload_len == 0 ||
+        (f->flags & SW_FLOW_HELLO_LOST))
+        return;
+    f->flags |= SW_FLOW_HELLO_LOST;
+    cnt->c[SW_CNT_HELLO_LOST_FLOWS]++;
 }
 
 /* Closes the client burst in progress: it is a complete request. */
@@ -424,7 +434,7 @@ static __always_inline void tcp_packet(struct __sk_buff* skb, struct sw_pkt* p,
     }
     if (send) precise_now(&now);
     touch(&f->cadence, now);
-    if (send) emit_packet(skb, p, now, cnt);
+    if (send && !emit_packet(skb, p, now, cnt)) hello_lost(f, p, cnt);
 
     if (fl & TCP_RST) {
         end_flow(f, &p->key, SW_END_RST, cnt);
@@ -456,7 +466,7 @@ static __always_inline void udp_packet(struct __sk_buff* skb, struct sw_pkt* p,
     const bool send = quic_first_flight(skb, f, p);
     if (send) precise_now(&now);
     touch(&f->cadence, now);
-    if (send) emit_packet(skb, p, now, cnt);
+    if (send && !emit_packet(skb, p, now, cnt)) hello_lost(f, p, cnt);
 }
 
 /* The cheap early exit: whether the L4 header at l4_off carries a monitored service port
@@ -484,6 +494,15 @@ static __always_inline void handle(struct __sk_buff* skb, const bool ingress) {
     if (!cnt) return;
     cnt->c[SW_CNT_PACKETS]++;
 
+    /* Headers beyond the skb's linear part (a large frame from a packet socket, some drivers):
+     * pull the first bytes into it. That moves no byte of the packet's content, only where the
+     * kernel keeps it, so the program stays passive. */
+    const __u32 linear = skb->data_end - skb->data;
+    if (linear < SW_HEADER_PULL && skb->len > linear)
+        bpf_skb_pull_data(skb, skb->len < SW_HEADER_PULL ? skb->len : SW_HEADER_PULL);
+    /* Hide skb from the optimiser here: otherwise clang keeps "ctx + offsetof(data_end)" in a
+     * register across the call and loads through it, which the verifier refuses. */
+    asm volatile("" : "+r"(skb));
     void* data = (void*)(long)skb->data;
     void* data_end = (void*)(long)skb->data_end;
     __u32 off = 0;
@@ -510,7 +529,10 @@ static __always_inline void handle(struct __sk_buff* skb, const bool ingress) {
     __u8 l4;
     if (proto == bpf_htons(ETH_P_IP)) {
         struct iphdr* ip = data + off;
-        if ((void*)(ip + 1) > data_end) return;
+        if ((void*)(ip + 1) > data_end) {
+            cnt->c[SW_CNT_NONLINEAR]++;
+            return;
+        }
         l4 = ip->protocol;
         if (l4 != IPPROTO_TCP && l4 != IPPROTO_UDP) return;
         if (ip->frag_off & bpf_htons(0x1fff)) return; /* a later fragment: no L4 header */
@@ -532,7 +554,10 @@ static __always_inline void handle(struct __sk_buff* skb, const bool ingress) {
         ip_end = total ? off + total : skb->len;
     } else if (proto == bpf_htons(ETH_P_IPV6)) {
         struct ipv6hdr* ip6 = data + off;
-        if ((void*)(ip6 + 1) > data_end) return;
+        if ((void*)(ip6 + 1) > data_end) {
+            cnt->c[SW_CNT_NONLINEAR]++;
+            return;
+        }
         l4 = ip6->nexthdr;
         l4_off = off + sizeof(*ip6);
         /* Extension headers: hop-by-hop, routing, destination options, AH, and a first
@@ -541,7 +566,10 @@ static __always_inline void handle(struct __sk_buff* skb, const bool ingress) {
         for (int i = 0; i < 4; i++) {
             if (l4 == IPPROTO_TCP || l4 == IPPROTO_UDP) break;
             __u8* h = data + l4_off;
-            if ((void*)(h + 8) > data_end) return;
+            if ((void*)(h + 8) > data_end) {
+                cnt->c[SW_CNT_NONLINEAR]++;
+                return;
+            }
             if (l4 == IPPROTO_HOPOPTS || l4 == IPPROTO_ROUTING || l4 == IPPROTO_DSTOPTS) {
                 l4_off += (h[1] + 1) * 8;
             } else if (l4 == IPPROTO_AH) {

@@ -62,6 +62,7 @@ enum sw_counter {
     SW_CNT_FLOWS_ENDED,        /* flows the kernel ended and deleted (FIN, RST, replaced) */
     SW_CNT_TRUNCATED,          /* packet events cut to SW_CLASS_MAX bytes */
     SW_CNT_NONLINEAR,          /* headers beyond the linear skb data (or the packet): skipped */
+    SW_CNT_HELLO_LOST_FLOWS,   /* flows with a client hello event lost (counted once a flow) */
     SW_CNT_MAX,
 };
 
@@ -121,6 +122,10 @@ struct sw_dir_state {
     __u8 preamble;   /* preamble segments seen */
 };
 
+/* Bytes the programs want in the skb's linear part: Ethernet, two VLAN tags, IPv6 with a few
+ * extension headers and a TCP header with options all fit. */
+#define SW_HEADER_PULL 256
+
 #define SW_FLOW_SYN 0x01      /* the client's SYN was seen */
 #define SW_FLOW_SYNACK 0x02   /* the server's SYN-ACK was seen */
 #define SW_FLOW_ACK_SENT 0x04 /* the client's first ACK after the SYN-ACK went out */
@@ -128,6 +133,7 @@ struct sw_dir_state {
 #define SW_FLOW_SERVER_FIN 0x10
 #define SW_FLOW_QUIC_SERVER_HS 0x20 /* a server Handshake packet was seen */
 #define SW_FLOW_QUIC_CLIENT_HS 0x40 /* the client's first Handshake packet went out */
+#define SW_FLOW_HELLO_LOST 0x80     /* a client first-flight event was lost: no JA4 for it */
 
 struct sw_flow {
     struct sw_cadence cadence;

@@ -155,7 +155,9 @@ int capture_command(int argc, char** argv) {
                              "ebpf: packets=%llu matched=%llu packet_events=%llu "
                              "flow_end_events=%llu packet_drops=%llu flow_end_drops=%llu "
                              "flows_created=%llu insert_failures=%llu evictions=%llu "
-                             "observations=%llu\n",
+                             "hello_lost_flows=%llu nonlinear=%llu truncated=%llu "
+                             "events_received=%llu malformed_events=%llu observations=%llu "
+                             "observations_with_ja4=%llu\n",
                              (unsigned long long)c.packets, (unsigned long long)c.matched,
                              (unsigned long long)c.packet_events,
                              (unsigned long long)c.flow_end_events,
@@ -164,7 +166,12 @@ int capture_command(int argc, char** argv) {
                              (unsigned long long)c.flows_created,
                              (unsigned long long)c.flow_insert_failures,
                              (unsigned long long)c.flow_evictions,
-                             (unsigned long long)engine.stats().observations);
+                             (unsigned long long)c.hello_lost_flows,
+                             (unsigned long long)c.nonlinear, (unsigned long long)c.truncated,
+                             (unsigned long long)c.events_received,
+                             (unsigned long long)c.malformed_events,
+                             (unsigned long long)engine.stats().observations,
+                             (unsigned long long)engine.stats().client_hellos);
             }
         } else {
             capture::PcapLive live(ifname, ports, ports);

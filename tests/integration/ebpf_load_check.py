@@ -166,6 +166,16 @@ def main():
     if args.expect_drops:
         check(stats["packet_drops"] > 0 and stats["flow_end_drops"] > 0,
               "the consumer was paused, yet no packet or flow-end event was dropped")
+    # Exact: every connection's hello either reached the engine (a line with ja4) or the
+    # kernel counted its flow as having lost a client first-flight event; and nothing was lost
+    # between the ring buffer and the engine.
+    check(len(with_ja4) + stats["hello_lost_flows"] == n,
+          f"lines with ja4 {len(with_ja4)} + hello_lost_flows {stats['hello_lost_flows']} != "
+          f"{n} connections")
+    check(stats["events_received"] == stats["packet_events"] + stats["flow_end_events"],
+          f"events_received={stats['events_received']} but the kernel submitted "
+          f"{stats['packet_events']} + {stats['flow_end_events']}")
+    check(stats["malformed_events"] == 0, f"malformed_events={stats['malformed_events']}")
     if stats["packet_drops"] == 0:
         check(not missing, f"packet_drops=0 but {len(missing)} connections have no ja4")
         check(lower == 0, f"packet_drops=0 but lines lack fields: {evident}")

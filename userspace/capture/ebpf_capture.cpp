@@ -457,6 +457,7 @@ EbpfCounters EbpfCapture::counters() {
             out.flows_ended = sum[SW_CNT_FLOWS_ENDED];
             out.truncated = sum[SW_CNT_TRUNCATED];
             out.nonlinear = sum[SW_CNT_NONLINEAR];
+            out.hello_lost_flows = sum[SW_CNT_HELLO_LOST_FLOWS];
         }
     }
     out.flows_tracked = scan_flows([](const sw_flow_key&, const sw_flow&) {});

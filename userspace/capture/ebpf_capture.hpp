@@ -54,6 +54,7 @@ struct EbpfCounters {
     uint64_t flows_ended = 0;           // ended and deleted in the kernel: FIN, RST, tuple reused
     uint64_t truncated = 0;             // packet events cut to the largest record size
     uint64_t nonlinear = 0;             // headers outside the linear skb data: skipped
+    uint64_t hello_lost_flows = 0;      // TCP flows whose client first-flight event was lost
     uint64_t flows_tracked = 0;         // flows in the kernel map now
     // Userspace side.
     uint64_t flows_idle = 0;  // flows swept for idleness
