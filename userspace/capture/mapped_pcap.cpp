@@ -66,6 +66,18 @@ MappedPcap::MappedPcap(Key, const std::string& path, const uint8_t* base, size_t
 
 MappedPcap::~MappedPcap() { ::munmap(const_cast<uint8_t*>(base_), size_); }
 
+void MappedPcap::release_behind(size_t pos) {
+    // Pages before the record being returned are done with (the previous frame's view ended
+    // with this call): unmap them every few MiB so the resident set stays small however large
+    // the file (the page cache keeps them; nothing is re-read).
+    constexpr size_t kStep = 8u << 20;
+    if (pos < released_ + 2 * kStep) return;
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t upto = (pos - kStep) / page * page;
+    ::madvise(const_cast<uint8_t*>(base_) + released_, upto - released_, MADV_DONTNEED);
+    released_ = upto;
+}
+
 uint32_t MappedPcap::u32(size_t off) const {
     uint32_t v;
     std::memcpy(&v, base_ + off, 4);
@@ -94,6 +106,7 @@ bool MappedPcap::next(Frame& out) {
         pos_ = size_;
         return false;
     }
+    release_behind(pos_);
     out.ts_ns = int64_t(sec) * 1'000'000'000 + (nanos_ ? int64_t(frac) : int64_t(frac) * 1000);
     out.link = link_;
     out.data = {base_ + pos_ + kRecordHeader, caplen};

@@ -33,11 +33,13 @@ public:
 
 private:
     uint32_t u32(size_t off) const;
+    void release_behind(size_t pos);
 
     std::string path_;
     const uint8_t* base_;
     size_t size_;
     size_t pos_ = 24;
+    size_t released_ = 0;  // bytes at the start already given back (page-aligned)
     bool swapped_ = false;
     bool nanos_ = false;
     uint32_t snaplen_ = 0;
