@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstdint>
 #include <cstdlib>
-#include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,20 +23,6 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
-
-// eBPF events into the engine: packets through the same decoder as a pcap, flow ends with the
-// kernel's cadence.
-class EngineFeed : public capture::EbpfEventSink {
-public:
-    explicit EngineFeed(fingerprint::Engine& e) : e_(e) {}
-    void on_packet(const capture::EbpfPacket& p) override { e_.on_ip(p.ts_ns, p.bytes, p.wire_len); }
-    void on_flow_end(const capture::EbpfFlowEnd& f) override {
-        e_.end_flow(f.key, f.reason, &f.cadence);
-    }
-
-private:
-    fingerprint::Engine& e_;
-};
 
 void usage(FILE* out) {
     std::fputs(
@@ -125,13 +111,13 @@ int capture_command(int argc, char** argv) {
 
     JsonLinesOut out(true);
     try {
-        std::optional<capture::EbpfCapture> ebpf;
+        std::unique_ptr<capture::Source> source;
         if (mode != Mode::Pcap) {
             try {
                 capture::EbpfConfig ec;
                 ec.tcp_ports = ec.udp_ports = ports;
                 ec.interface = ifname;
-                ebpf.emplace(ec);
+                source = std::make_unique<capture::EbpfCapture>(ec);
             } catch (const capture::EbpfError& e) {
                 if (mode == Mode::Ebpf) throw;
                 std::fprintf(stderr,
@@ -139,57 +125,24 @@ int capture_command(int argc, char** argv) {
                              e.what());
             }
         }
-        if (ebpf) {
+        if (!source) source = std::make_unique<capture::PcapLive>(ifname, ports, ports);
+        if (!source->sees_every_packet()) {
             // The kernel counts cadence over the whole connection and ends flows (FIN, RST, its
             // idle sweep); the engine sees only handshake packets, so it must not time them out.
             cfg.cadence_from_packets = false;
             cfg.tcp_idle_ns = cfg.udp_idle_ns = INT64_MAX / 4;
-            fingerprint::Engine engine(cfg, out);
-            EngineFeed feed(engine);
-            while (!done()) ebpf->poll(100, feed);
-            ebpf->consume(feed);
-            engine.flush(fingerprint::EndReason::Open);
-            if (stats) {
-                const auto c = ebpf->counters();
-                std::fprintf(stderr,
-                             "ebpf: packets=%llu matched=%llu packet_events=%llu "
-                             "flow_end_events=%llu packet_drops=%llu flow_end_drops=%llu "
-                             "flows_created=%llu insert_failures=%llu evictions=%llu "
-                             "hello_lost_flows=%llu nonlinear=%llu truncated=%llu "
-                             "events_received=%llu malformed_events=%llu observations=%llu "
-                             "observations_with_ja4=%llu\n",
-                             (unsigned long long)c.packets, (unsigned long long)c.matched,
-                             (unsigned long long)c.packet_events,
-                             (unsigned long long)c.flow_end_events,
-                             (unsigned long long)c.packet_drops,
-                             (unsigned long long)c.flow_end_drops,
-                             (unsigned long long)c.flows_created,
-                             (unsigned long long)c.flow_insert_failures,
-                             (unsigned long long)c.flow_evictions,
-                             (unsigned long long)c.hello_lost_flows,
-                             (unsigned long long)c.nonlinear, (unsigned long long)c.truncated,
-                             (unsigned long long)c.events_received,
-                             (unsigned long long)c.malformed_events,
-                             (unsigned long long)engine.stats().observations,
-                             (unsigned long long)engine.stats().client_hellos);
-            }
-        } else {
-            capture::PcapLive live(ifname, ports, ports);
-            fingerprint::Engine engine(cfg, out);
-            auto feed = [&](const capture::Frame& f) {
-                engine.on_frame(f.link, f.ts_ns, f.data, f.wire_len);
-            };
-            while (!done()) {
-                if (live.poll(100, feed) < 0) throw std::runtime_error(ifname + ": " + live.error());
-            }
-            engine.flush(fingerprint::EndReason::Open);
-            if (stats) {
-                const auto s = live.stats();
-                std::fprintf(stderr, "pcap: received=%llu kernel_dropped=%llu if_dropped=%llu observations=%llu\n",
-                             (unsigned long long)s.received, (unsigned long long)s.kernel_dropped,
-                             (unsigned long long)s.if_dropped,
-                             (unsigned long long)engine.stats().observations);
-            }
+        }
+        fingerprint::Engine engine(cfg, out);
+        capture::EngineFeed feed(engine);
+        while (!done()) source->poll(100, feed);
+        while (source->poll(0, feed) > 0) {
+        }  // what is already queued
+        engine.flush(fingerprint::EndReason::Open);
+        if (stats) {
+            std::fprintf(stderr, "%s: %s observations=%llu observations_with_ja4=%llu\n",
+                         source->sees_every_packet() ? "pcap" : "ebpf", source->stats().c_str(),
+                         (unsigned long long)engine.stats().observations,
+                         (unsigned long long)engine.stats().client_hellos);
         }
     } catch (const std::exception& e) {
         out.flush();

@@ -110,8 +110,9 @@ int fingerprint_command(int argc, char** argv) {
         try {
             capture::PcapFile file(path);
             fingerprint::Engine engine(cfg, out);
-            capture::Frame fr;
-            while (file.next(fr)) engine.on_frame(fr.link, fr.ts_ns, fr.data, fr.wire_len);
+            capture::EngineFeed feed(engine);
+            while (file.poll(0, feed) >= 0) {
+            }
             engine.flush();
             out.flush();
             if (!file.error().empty()) {

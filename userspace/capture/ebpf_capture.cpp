@@ -345,6 +345,52 @@ int EbpfCapture::poll(int timeout_ms, EbpfEventSink& sink) {
     return n;
 }
 
+namespace {
+
+// The eBPF events as the capture-source events every source delivers.
+class AsSourceEvents : public EbpfEventSink {
+  public:
+    explicit AsSourceEvents(EventSink& s) : s_(s) {}
+    void on_packet(const EbpfPacket& p) override { s_.on_ip(p.ts_ns, p.bytes, p.wire_len); }
+    void on_flow_end(const EbpfFlowEnd& e) override { s_.on_flow_end(e.key, e.reason, e.cadence); }
+
+  private:
+    EventSink& s_;
+};
+
+}  // namespace
+
+int EbpfCapture::poll(int timeout_ms, EventSink& sink) {
+    AsSourceEvents events(sink);
+    return poll(timeout_ms, static_cast<EbpfEventSink&>(events));
+}
+
+std::string EbpfCapture::stats() {
+    const EbpfCounters c = counters();
+    std::string out;
+    auto add = [&](const char* name, uint64_t v) {
+        if (!out.empty()) out += ' ';
+        out += name;
+        out += '=';
+        out += std::to_string(v);
+    };
+    add("packets", c.packets);
+    add("matched", c.matched);
+    add("packet_events", c.packet_events);
+    add("flow_end_events", c.flow_end_events);
+    add("packet_drops", c.packet_drops);
+    add("flow_end_drops", c.flow_end_drops);
+    add("flows_created", c.flows_created);
+    add("insert_failures", c.flow_insert_failures);
+    add("evictions", c.flow_evictions);
+    add("hello_lost_flows", c.hello_lost_flows);
+    add("nonlinear", c.nonlinear);
+    add("truncated", c.truncated);
+    add("events_received", c.events_received);
+    add("malformed_events", c.malformed_events);
+    return out;
+}
+
 int EbpfCapture::consume(EbpfEventSink& sink) {
     sink_ = &sink;
     const int n = ring_buffer__consume(ring_.get());

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/source.hpp"
 #include "fingerprint/observation.hpp"
 #include "net/flow_key.hpp"
 
@@ -83,7 +84,7 @@ class EbpfEventSink {
     virtual void on_flow_end(const EbpfFlowEnd& e) = 0;
 };
 
-class EbpfCapture {
+class EbpfCapture : public Source {
   public:
     // Opens and loads the programs and sets the service ports; attaches when cfg.interface is
     // set. Throws EbpfError: not privileged, kernel without BTF, verifier rejection (with the
@@ -105,6 +106,10 @@ class EbpfCapture {
     // Waits up to timeout_ms for events and hands each to the sink; sweeps idle flows when
     // sweep_interval_ns has passed. Returns the number of events handled (sweeps included).
     int poll(int timeout_ms, EbpfEventSink& sink);
+    // Source: the same, packets as on_ip and flow ends as on_flow_end.
+    int poll(int timeout_ms, EventSink& sink) override;
+    bool sees_every_packet() const override { return false; }
+    std::string stats() override;
     // Handles the events already in the ring buffer without waiting.
     int consume(EbpfEventSink& sink);
     // Ends the flows idle at now_mono_ns (CLOCK_MONOTONIC; 0 = now): each is deleted from the

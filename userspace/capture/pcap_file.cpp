@@ -72,4 +72,20 @@ bool PcapFile::next(Frame& out) {
     return false;
 }
 
+int PcapFile::poll(int, EventSink& sink) {
+    // A file never makes us wait: hand out a batch, so a caller can still look at signals.
+    constexpr int kBatch = 4096;
+    Frame f;
+    int n = 0;
+    while (n < kBatch && next(f)) {
+        sink.on_frame(f);
+        ++n;
+    }
+    return n == 0 ? -1 : n;
+}
+
+std::string PcapFile::stats() {
+    return "frames=" + std::to_string(frames_) + (mapped() ? " reader=mmap" : " reader=libpcap");
+}
+
 }  // namespace sybilwatch::capture

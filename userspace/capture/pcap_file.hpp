@@ -9,10 +9,11 @@
 
 #include "capture/frame.hpp"
 #include "capture/mapped_pcap.hpp"
+#include "capture/source.hpp"
 
 namespace sybilwatch::capture {
 
-class PcapFile {
+class PcapFile : public Source {
 public:
     // Throws std::runtime_error naming the file and libpcap's reason when it cannot be opened
     // (missing, unreadable, not a capture, unknown link type).
@@ -21,8 +22,13 @@ public:
     // The next frame; false at the end of the file or on a read error (see error()).
     bool next(Frame& out);
 
+    // Source: up to a batch of frames per call, -1 at the end of the file.
+    int poll(int timeout_ms, EventSink& sink) override;
+    bool sees_every_packet() const override { return true; }
+    std::string stats() override;
+
     // Empty after a clean end; otherwise why reading stopped early (a truncated capture).
-    const std::string& error() const { return error_; }
+    std::string error() const override { return error_; }
     uint64_t frames() const { return frames_; }
     // Whether the file is read through the mapping (classic pcap) rather than libpcap.
     bool mapped() const { return mapped_ != nullptr; }

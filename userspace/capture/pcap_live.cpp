@@ -20,7 +20,7 @@ std::string port_list(const char* proto, std::span<const uint16_t> ports) {
 }
 
 struct DispatchCtx {
-    const std::function<void(const Frame&)>* cb;
+    EventSink* sink;
     net::LinkType link;
     uint64_t* received;
 };
@@ -33,7 +33,7 @@ void on_packet(u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
     f.data = {bytes, h->caplen};
     f.wire_len = h->len;
     ++*ctx->received;
-    (*ctx->cb)(f);
+    ctx->sink->on_frame(f);
 }
 
 }  // namespace
@@ -49,7 +49,8 @@ std::string PcapLive::filter_for(std::span<const uint16_t> tcp_ports,
 }
 
 PcapLive::PcapLive(const std::string& ifname, std::span<const uint16_t> tcp_ports,
-                   std::span<const uint16_t> udp_ports, int buffer_bytes) {
+                   std::span<const uint16_t> udp_ports, int buffer_bytes)
+    : ifname_(ifname) {
     char err[PCAP_ERRBUF_SIZE] = {};
     pcap_.reset(pcap_create(ifname.c_str(), err));
     if (!pcap_) throw std::runtime_error(ifname + ": " + err);
@@ -76,19 +77,23 @@ PcapLive::PcapLive(const std::string& ifname, std::span<const uint16_t> tcp_port
     if (pcap_setnonblock(p, 1, err) != 0) throw std::runtime_error(ifname + ": " + err);
 }
 
-int PcapLive::poll(int timeout_ms, const std::function<void(const Frame&)>& on_frame) {
+int PcapLive::poll(int timeout_ms, EventSink& sink) {
     pollfd pfd{pcap_get_selectable_fd(pcap_.get()), POLLIN, 0};
     if (pfd.fd >= 0 && ::poll(&pfd, 1, timeout_ms) < 0) return 0;  // EINTR: let the caller look
-    DispatchCtx ctx{&on_frame, link_, &received_};
+    DispatchCtx ctx{&sink, link_, &received_};
     const int n = pcap_dispatch(pcap_.get(), -1, on_packet, reinterpret_cast<u_char*>(&ctx));
-    if (n == PCAP_ERROR) {
-        error_ = pcap_geterr(pcap_.get());
-        return -1;
-    }
+    if (n == PCAP_ERROR) throw std::runtime_error(ifname_ + ": " + pcap_geterr(pcap_.get()));
     return n < 0 ? 0 : n;
 }
 
-PcapLiveStats PcapLive::stats() {
+std::string PcapLive::stats() {
+    const PcapLiveStats s = counters();
+    return "received=" + std::to_string(s.received) +
+           " kernel_dropped=" + std::to_string(s.kernel_dropped) +
+           " if_dropped=" + std::to_string(s.if_dropped);
+}
+
+PcapLiveStats PcapLive::counters() {
     PcapLiveStats s;
     s.received = received_;
     pcap_stat ps{};

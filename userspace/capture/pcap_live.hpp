@@ -5,12 +5,12 @@
 #include <pcap/pcap.h>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 
 #include "capture/frame.hpp"
+#include "capture/source.hpp"
 
 namespace sybilwatch::capture {
 
@@ -20,7 +20,7 @@ struct PcapLiveStats {
     uint64_t if_dropped = 0;      // dropped by the interface (ps_ifdrop)
 };
 
-class PcapLive {
+class PcapLive : public Source {
 public:
     // Opens `ifname` (not promiscuous: the host's own traffic), nanosecond timestamps, a BPF
     // filter for the service ports (VLAN-tagged frames too). Throws std::runtime_error with
@@ -28,12 +28,13 @@ public:
     PcapLive(const std::string& ifname, std::span<const uint16_t> tcp_ports,
              std::span<const uint16_t> udp_ports, int buffer_bytes = 16 << 20);
 
-    // Waits up to timeout_ms and calls `on_frame` for every frame available. Returns the number
-    // of frames, or -1 after an error (see error()).
-    int poll(int timeout_ms, const std::function<void(const Frame&)>& on_frame);
+    // Waits up to timeout_ms and hands every frame available to the sink. Throws
+    // std::runtime_error when the device fails (gone, down).
+    int poll(int timeout_ms, EventSink& sink) override;
+    bool sees_every_packet() const override { return true; }
+    std::string stats() override;
 
-    PcapLiveStats stats();
-    const std::string& error() const { return error_; }
+    PcapLiveStats counters();
 
     // The capture filter for these ports (exposed for tests).
     static std::string filter_for(std::span<const uint16_t> tcp_ports,
@@ -44,8 +45,8 @@ private:
         void operator()(pcap_t* p) const { pcap_close(p); }
     };
     std::unique_ptr<pcap_t, Closer> pcap_;
+    std::string ifname_;
     net::LinkType link_;
-    std::string error_;
     uint64_t received_ = 0;
 };
 
