@@ -7,5 +7,7 @@ namespace sybilwatch::cli {
 // argv[0] is the subcommand name.
 int fingerprint_command(int argc, char** argv);
 int capture_command(int argc, char** argv);
+int tail_command(int argc, char** argv);
+int top_command(int argc, char** argv);
 
 }  // namespace sybilwatch::cli

@@ -14,6 +14,8 @@ void usage(FILE* out) {
         "commands:\n"
         "  fingerprint PCAP...   one JSON line per connection (JA4 family, JA3, TCP signature)\n"
         "  capture -i IF         the same for live connections (eBPF, or libpcap)\n"
+        "  tail [-f]             observations from sybilwatchd's shared-memory ring\n"
+        "  top                   busiest fingerprints, accounts and networks, live\n"
         "\n"
         "Run 'sybilwatch COMMAND --help' for a command's options.\n",
         out);
@@ -37,6 +39,8 @@ int main(int argc, char** argv) {
     }
     if (cmd == "fingerprint") return sybilwatch::cli::fingerprint_command(argc - 1, argv + 1);
     if (cmd == "capture") return sybilwatch::cli::capture_command(argc - 1, argv + 1);
+    if (cmd == "tail") return sybilwatch::cli::tail_command(argc - 1, argv + 1);
+    if (cmd == "top") return sybilwatch::cli::top_command(argc - 1, argv + 1);
     std::fprintf(stderr, "sybilwatch: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 64;
