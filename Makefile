@@ -51,7 +51,7 @@ test: deps
 	$(MAKE) test-release
 	$(MAKE) test-sanitize
 
-test-release: all
+test-release: all format-check
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 # Unit tests and fuzz smoke runs under AddressSanitizer + UndefinedBehaviorSanitizer (clang,

@@ -5,8 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -22,7 +22,9 @@ namespace sybilwatch::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop = true; }
+void on_signal(int) {
+    g_stop = true;
+}
 
 void usage(FILE* out) {
     std::fputs(
@@ -56,19 +58,29 @@ int capture_command(int argc, char** argv) {
     cfg.emit = fingerprint::EmitAt::Handshake;
     enum { kEbpf = 1000, kPcap, kPort, kSeconds, kNoFoxio, kNoRaw, kStats };
     static const option opts[] = {
-        {"interface", required_argument, nullptr, 'i'}, {"ebpf", no_argument, nullptr, kEbpf},
-        {"pcap", no_argument, nullptr, kPcap},          {"port", required_argument, nullptr, kPort},
+        {"interface", required_argument, nullptr, 'i'},
+        {"ebpf", no_argument, nullptr, kEbpf},
+        {"pcap", no_argument, nullptr, kPcap},
+        {"port", required_argument, nullptr, kPort},
         {"seconds", required_argument, nullptr, kSeconds},
-        {"no-foxio", no_argument, nullptr, kNoFoxio},   {"no-raw", no_argument, nullptr, kNoRaw},
-        {"stats", no_argument, nullptr, kStats},        {"help", no_argument, nullptr, 'h'},
+        {"no-foxio", no_argument, nullptr, kNoFoxio},
+        {"no-raw", no_argument, nullptr, kNoRaw},
+        {"stats", no_argument, nullptr, kStats},
+        {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "hi:", opts, nullptr)) != -1;) {
         switch (c) {
-            case 'i': ifname = optarg; break;
-            case kEbpf: mode = Mode::Ebpf; break;
-            case kPcap: mode = Mode::Pcap; break;
+            case 'i':
+                ifname = optarg;
+                break;
+            case kEbpf:
+                mode = Mode::Ebpf;
+                break;
+            case kPcap:
+                mode = Mode::Pcap;
+                break;
             case kPort: {
                 char* end = nullptr;
                 const long p = std::strtol(optarg, &end, 10);
@@ -88,11 +100,21 @@ int capture_command(int argc, char** argv) {
                 }
                 break;
             }
-            case kNoFoxio: cfg.foxio = false; break;
-            case kNoRaw: cfg.raw = false; break;
-            case kStats: stats = true; break;
-            case 'h': usage(stdout); return 0;
-            default: usage(stderr); return 64;
+            case kNoFoxio:
+                cfg.foxio = false;
+                break;
+            case kNoRaw:
+                cfg.raw = false;
+                break;
+            case kStats:
+                stats = true;
+                break;
+            case 'h':
+                usage(stdout);
+                return 0;
+            default:
+                usage(stderr);
+                return 64;
         }
     }
     if (ifname.empty() || optind != argc) {
@@ -134,7 +156,8 @@ int capture_command(int argc, char** argv) {
         }
         fingerprint::Engine engine(cfg, out);
         capture::EngineFeed feed(engine);
-        while (!done()) source->poll(100, feed);
+        while (!done())
+            source->poll(100, feed);
         while (source->poll(0, feed) > 0) {
         }  // what is already queued
         engine.flush(fingerprint::EndReason::Open);

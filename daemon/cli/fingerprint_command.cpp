@@ -72,14 +72,20 @@ int fingerprint_command(int argc, char** argv) {
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "h", opts, nullptr)) != -1;) {
         switch (c) {
-            case kNoFoxio: cfg.foxio = false; break;
-            case kNoRaw: cfg.raw = false; break;
+            case kNoFoxio:
+                cfg.foxio = false;
+                break;
+            case kNoRaw:
+                cfg.raw = false;
+                break;
             case kEmit:
-                if (std::string(optarg) == "close") cfg.emit = fingerprint::EmitAt::Close;
+                if (std::string(optarg) == "close")
+                    cfg.emit = fingerprint::EmitAt::Close;
                 else if (std::string(optarg) == "handshake")
                     cfg.emit = fingerprint::EmitAt::Handshake;
                 else {
-                    std::fprintf(stderr, "sybilwatch fingerprint: --emit takes close or handshake\n");
+                    std::fprintf(stderr,
+                                 "sybilwatch fingerprint: --emit takes close or handshake\n");
                     return 64;
                 }
                 break;
@@ -93,9 +99,15 @@ int fingerprint_command(int argc, char** argv) {
                 cfg.max_flows = static_cast<uint32_t>(n);
                 break;
             }
-            case kStats: stats = true; break;
-            case 'h': usage(stdout); return 0;
-            default: usage(stderr); return 64;
+            case kStats:
+                stats = true;
+                break;
+            case 'h':
+                usage(stdout);
+                return 0;
+            default:
+                usage(stderr);
+                return 64;
         }
     }
     if (optind >= argc) {
@@ -116,7 +128,9 @@ int fingerprint_command(int argc, char** argv) {
             engine.flush();
             out.flush();
             if (!file.error().empty()) {
-                std::fprintf(stderr, "sybilwatch fingerprint: warning: %s (capture truncated after %llu frames; complete connections printed)\n",
+                std::fprintf(stderr,
+                             "sybilwatch fingerprint: warning: %s (capture truncated after %llu "
+                             "frames; complete connections printed)\n",
                              file.error().c_str(), (unsigned long long)file.frames());
                 if (rc == 0) rc = 2;
             }

@@ -10,7 +10,7 @@
 namespace sybilwatch::cli {
 
 class JsonLinesOut : public fingerprint::ObservationSink {
-public:
+  public:
     explicit JsonLinesOut(bool line_buffered) : line_buffered_(line_buffered) {
         buf_.reserve(kFlushBytes * 2);
     }
@@ -25,7 +25,7 @@ public:
         std::fflush(stdout);
     }
 
-private:
+  private:
     static constexpr size_t kFlushBytes = 1 << 16;
     std::string buf_;
     bool line_buffered_;

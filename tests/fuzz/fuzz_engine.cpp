@@ -14,7 +14,7 @@ namespace {
 using namespace sybilwatch;
 
 class JsonSink : public fingerprint::ObservationSink {
-public:
+  public:
     void on_observation(const fingerprint::Observation& o) override {
         out.clear();
         fingerprint::append_json(o, out);

@@ -54,17 +54,27 @@ std::unique_ptr<MappedPcap> MappedPcap::open(const std::string& path) {
     // LINKTYPE_ numbers (our LinkType's values) in the low 16 bits; the upper bits may carry
     // FCS information. Others are left to libpcap, which names them in its error.
     switch (const uint32_t lt = m->u32(20) & 0xffff) {
-        case 0: case 1: case 101: case 108: case 113: case 228: case 229: case 276:
+        case 0:
+        case 1:
+        case 101:
+        case 108:
+        case 113:
+        case 228:
+        case 229:
+        case 276:
             m->link_ = static_cast<net::LinkType>(lt);
             return m;
-        default: return nullptr;
+        default:
+            return nullptr;
     }
 }
 
 MappedPcap::MappedPcap(Key, const std::string& path, const uint8_t* base, size_t size)
     : path_(path), base_(base), size_(size) {}
 
-MappedPcap::~MappedPcap() { ::munmap(const_cast<uint8_t*>(base_), size_); }
+MappedPcap::~MappedPcap() {
+    ::munmap(const_cast<uint8_t*>(base_), size_);
+}
 
 void MappedPcap::release_behind(size_t pos) {
     // Pages before the record being returned are done with (the previous frame's view ended

@@ -14,7 +14,7 @@
 namespace sybilwatch::capture {
 
 class MappedPcap {
-public:
+  public:
     // Maps `path` when it is a classic pcap file (any byte order, micro- or nanosecond
     // timestamps) of a link type we decode; nullptr otherwise (then use libpcap). Throws
     // std::runtime_error when the file cannot be opened or mapped.
@@ -31,7 +31,7 @@ public:
     bool next(Frame& out);
     const std::string& error() const { return error_; }
 
-private:
+  private:
     uint32_t u32(size_t off) const;
     void release_behind(size_t pos);
 

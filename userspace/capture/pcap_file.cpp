@@ -9,8 +9,12 @@ namespace sybilwatch::capture {
 
 bool link_type_from_dlt(int dlt, net::LinkType& out) {
     switch (dlt) {
-        case DLT_NULL: out = net::LinkType::Null; return true;
-        case DLT_EN10MB: out = net::LinkType::Ethernet; return true;
+        case DLT_NULL:
+            out = net::LinkType::Null;
+            return true;
+        case DLT_EN10MB:
+            out = net::LinkType::Ethernet;
+            return true;
         case DLT_RAW:
 #if defined(DLT_IPV4)
         case DLT_IPV4:
@@ -18,12 +22,19 @@ bool link_type_from_dlt(int dlt, net::LinkType& out) {
 #endif
             out = net::LinkType::Raw;
             return true;
-        case DLT_LOOP: out = net::LinkType::Loop; return true;
-        case DLT_LINUX_SLL: out = net::LinkType::LinuxSll; return true;
+        case DLT_LOOP:
+            out = net::LinkType::Loop;
+            return true;
+        case DLT_LINUX_SLL:
+            out = net::LinkType::LinuxSll;
+            return true;
 #if defined(DLT_LINUX_SLL2)
-        case DLT_LINUX_SLL2: out = net::LinkType::LinuxSll2; return true;
+        case DLT_LINUX_SLL2:
+            out = net::LinkType::LinuxSll2;
+            return true;
 #endif
-        default: return false;
+        default:
+            return false;
     }
 }
 

@@ -14,7 +14,7 @@
 namespace sybilwatch::capture {
 
 class PcapFile : public Source {
-public:
+  public:
     // Throws std::runtime_error naming the file and libpcap's reason when it cannot be opened
     // (missing, unreadable, not a capture, unknown link type).
     explicit PcapFile(const std::string& path);
@@ -33,7 +33,7 @@ public:
     // Whether the file is read through the mapping (classic pcap) rather than libpcap.
     bool mapped() const { return mapped_ != nullptr; }
 
-private:
+  private:
     struct Closer {
         void operator()(pcap_t* p) const { pcap_close(p); }
     };

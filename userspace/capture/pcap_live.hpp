@@ -21,7 +21,7 @@ struct PcapLiveStats {
 };
 
 class PcapLive : public Source {
-public:
+  public:
     // Opens `ifname` (not promiscuous: the host's own traffic), nanosecond timestamps, a BPF
     // filter for the service ports (VLAN-tagged frames too). Throws std::runtime_error with
     // libpcap's reason (no such device, permission denied, ...).
@@ -40,7 +40,7 @@ public:
     static std::string filter_for(std::span<const uint16_t> tcp_ports,
                                   std::span<const uint16_t> udp_ports);
 
-private:
+  private:
     struct Closer {
         void operator()(pcap_t* p) const { pcap_close(p); }
     };

@@ -16,7 +16,7 @@
 namespace sybilwatch::capture {
 
 class EventSink {
-public:
+  public:
     virtual ~EventSink() = default;
     virtual void on_frame(const Frame& f) = 0;
     virtual void on_ip(int64_t ts_ns, std::span<const uint8_t> bytes, uint32_t wire_len) = 0;
@@ -26,7 +26,7 @@ public:
 };
 
 class Source {
-public:
+  public:
     virtual ~Source() = default;
     // Delivers the events available, waiting up to timeout_ms for the first; returns how many,
     // or -1 once the source has ended (end of a file). Throws std::runtime_error on a failure
@@ -43,7 +43,7 @@ public:
 
 // Events into the fingerprint engine.
 class EngineFeed : public EventSink {
-public:
+  public:
     explicit EngineFeed(fingerprint::Engine& e) : e_(e) {}
     void on_frame(const Frame& f) override { e_.on_frame(f.link, f.ts_ns, f.data, f.wire_len); }
     void on_ip(int64_t ts_ns, std::span<const uint8_t> bytes, uint32_t wire_len) override {
@@ -54,7 +54,7 @@ public:
         e_.end_flow(key, why, &cadence);
     }
 
-private:
+  private:
     fingerprint::Engine& e_;
 };
 

@@ -16,13 +16,13 @@ namespace sybilwatch::fingerprint {
 
 template <size_t ValueLen>
 class DigestCache {
-public:
+  public:
     static constexpr size_t kMaxKey = 160;  // uint16 values: a hello with ~70 ciphers+extensions
     static constexpr size_t kEntries = 512;
 
     // Builds a key by appending values; reset before each use.
     class Key {
-    public:
+      public:
         void reset() { n_ = 0; }
         void put(uint16_t v) {
             if (n_ < kMaxKey) k_[n_] = v;
@@ -30,17 +30,19 @@ public:
         }
         void put(std::span<const uint16_t> vs) {
             put(static_cast<uint16_t>(vs.size()));  // the length keeps lists apart
-            for (uint16_t v : vs) put(v);
+            for (uint16_t v : vs)
+                put(v);
         }
         bool cacheable() const { return n_ <= kMaxKey; }
         std::span<const uint16_t> view() const { return {k_.data(), n_ <= kMaxKey ? n_ : 0}; }
         uint64_t hash() const {
             uint64_t h = 0xcbf29ce484222325ull ^ n_;
-            for (size_t i = 0; i < n_ && i < kMaxKey; ++i) h = (h ^ k_[i]) * 0x100000001b3ull;
+            for (size_t i = 0; i < n_ && i < kMaxKey; ++i)
+                h = (h ^ k_[i]) * 0x100000001b3ull;
             return h ^ (h >> 29);
         }
 
-    private:
+      private:
         std::array<uint16_t, kMaxKey> k_;
         size_t n_ = 0;
     };
@@ -66,7 +68,7 @@ public:
         std::memcpy(e.value.data(), value, ValueLen);
     }
 
-private:
+  private:
     struct Entry {
         uint64_t hash = 0;
         uint16_t len = UINT16_MAX;  // matches no key: empty

@@ -55,12 +55,20 @@ void Engine::on_frame(net::LinkType link, int64_t ts_ns, std::span<const uint8_t
     packet_.ts_ns = ts_ns;
     packet_.wire_len = wire_len;
     switch (st) {
-        case net::DecodeStatus::Ok: on_packet(packet_); break;
-        case net::DecodeStatus::NotIp: ++stats_.not_ip; break;
+        case net::DecodeStatus::Ok:
+            on_packet(packet_);
+            break;
+        case net::DecodeStatus::NotIp:
+            ++stats_.not_ip;
+            break;
         case net::DecodeStatus::Unsupported:
-        case net::DecodeStatus::Fragment: ++stats_.unsupported; break;
+        case net::DecodeStatus::Fragment:
+            ++stats_.unsupported;
+            break;
         case net::DecodeStatus::Truncated:
-        case net::DecodeStatus::Malformed: ++stats_.decode_errors; break;
+        case net::DecodeStatus::Malformed:
+            ++stats_.decode_errors;
+            break;
     }
 }
 
@@ -69,7 +77,8 @@ void Engine::on_ip(int64_t ts_ns, std::span<const uint8_t> bytes, uint32_t wire_
     const net::DecodeStatus st = net::decode_ip(bytes, packet_);
     packet_.ts_ns = ts_ns;
     packet_.wire_len = wire_len;
-    if (st == net::DecodeStatus::Ok) on_packet(packet_);
+    if (st == net::DecodeStatus::Ok)
+        on_packet(packet_);
     else if (st == net::DecodeStatus::Truncated || st == net::DecodeStatus::Malformed)
         ++stats_.decode_errors;
     else
@@ -81,9 +90,12 @@ void Engine::on_packet(const net::Packet& p) {
         expire(p.ts_ns);
         last_expiry_ns_ = p.ts_ns;
     }
-    if (p.is_tcp()) on_tcp(p);
-    else if (p.is_udp()) on_udp(p);
-    else ++stats_.unsupported;
+    if (p.is_tcp())
+        on_tcp(p);
+    else if (p.is_udp())
+        on_udp(p);
+    else
+        ++stats_.unsupported;
 }
 
 uint32_t Engine::new_flow(const net::FlowKey& key, const net::Packet& p) {
@@ -189,8 +201,7 @@ void Engine::tcp_timing(Flow& f, bool from_client, const net::Packet& p) {
     } else if (from_client && p.has(ACK) && !p.has(SYN) && o.synack_ns && o.ack_ns == 0) {
         o.ack_ns = p.ts_ns;
         if (o.syn_ns) o.rtt_us = (o.ack_ns - o.syn_ns) / 1000;
-        if (cfg_.foxio && o.client_ttl)
-            foxio::ja4l(o.synack_ns, o.ack_ns, o.client_ttl, o.ja4l_c);
+        if (cfg_.foxio && o.client_ttl) foxio::ja4l(o.synack_ns, o.ack_ns, o.client_ttl, o.ja4l_c);
     }
 }
 
@@ -226,7 +237,8 @@ void Engine::feed_hello(Flow& f, bool from_client, const net::Packet& p) {
                 state = HelloState::Failed;
                 stream.reset();
                 return;
-            default: break;
+            default:
+                break;
         }
         bytes = stream.contiguous();
         if (bytes.empty()) return;
@@ -248,7 +260,8 @@ void Engine::feed_hello(Flow& f, bool from_client, const net::Packet& p) {
             state = HelloState::Failed;
             stream.reset();
             return;
-        case tls::Extract::NeedMore: break;
+        case tls::Extract::NeedMore:
+            break;
     }
     if (!stream.buffering()) {
         // The first segment held part of the hello: keep it and wait for the rest.
@@ -282,8 +295,10 @@ void Engine::parsed_hello(Flow& f, bool from_client, std::span<const uint8_t> ms
 void Engine::update_cadence(Flow& f, bool from_client, const net::Packet& p) {
     Cadence& c = f.obs.cadence;
     const uint8_t dir = from_client ? 1 : 2;
-    if (from_client) c.client_bytes += p.payload_len;
-    else c.server_bytes += p.payload_len;
+    if (from_client)
+        c.client_bytes += p.payload_len;
+    else
+        c.server_bytes += p.payload_len;
     if (f.burst_dir != dir) {
         // A new burst: close the previous request's size, count this one.
         if (f.burst_dir == 1) {
@@ -366,13 +381,15 @@ void Engine::quic_packet(Flow& f, bool from_client, const net::Packet& p) {
                     ++stats_.quic_failures;
                     f.client_hello = HelloState::Failed;
                     break;
-                case quic::Status::NeedMore: break;
+                case quic::Status::NeedMore:
+                    break;
             }
         }
         if (type == kHandshake && f.quic_server_handshake_ns && !f.quic_client_handshake_seen) {
             f.quic_client_handshake_seen = true;
             o.ack_ns = p.ts_ns;
-            if (cfg_.foxio) foxio::ja4l(f.quic_server_handshake_ns, p.ts_ns, o.client_ttl, o.ja4l_c);
+            if (cfg_.foxio)
+                foxio::ja4l(f.quic_server_handshake_ns, p.ts_ns, o.client_ttl, o.ja4l_c);
         }
     } else {
         if (type == kInitial && o.synack_ns == 0) {
@@ -390,8 +407,11 @@ void Engine::quic_packet(Flow& f, bool from_client, const net::Packet& p) {
                     parsed_hello(f, false, f.quic->server_hello(), 'q', false);
                     break;
                 case quic::Status::NotQuic:
-                case quic::Status::Failed: f.server_hello = HelloState::Failed; break;
-                case quic::Status::NeedMore: break;
+                case quic::Status::Failed:
+                    f.server_hello = HelloState::Failed;
+                    break;
+                case quic::Status::NeedMore:
+                    break;
             }
         }
     }
@@ -452,7 +472,8 @@ bool Engine::end_flow(const net::FlowKey& key, EndReason why, const Cadence* cad
 void Engine::expire(int64_t now_ns) {
     for (uint32_t s = flows_.oldest(); s != net::FlowTable<Flow>::kNone; s = flows_.oldest()) {
         const Flow& f = flows_.at(s);
-        const int64_t idle = f.obs.transport == Transport::Tcp ? cfg_.tcp_idle_ns : cfg_.udp_idle_ns;
+        const int64_t idle =
+            f.obs.transport == Transport::Tcp ? cfg_.tcp_idle_ns : cfg_.udp_idle_ns;
         // The LRU head is the least recently active flow. A TCP head still within its longer
         // timeout may hold back idle UDP flows behind it until it expires: bounded, acceptable.
         if (now_ns - f.last_ns < idle) break;
@@ -462,7 +483,8 @@ void Engine::expire(int64_t now_ns) {
 }
 
 void Engine::flush(EndReason why) {
-    while (flows_.oldest() != net::FlowTable<Flow>::kNone) finish(flows_.oldest(), why);
+    while (flows_.oldest() != net::FlowTable<Flow>::kNone)
+        finish(flows_.oldest(), why);
 }
 
 }  // namespace sybilwatch::fingerprint

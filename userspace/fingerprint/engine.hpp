@@ -15,7 +15,7 @@
 namespace sybilwatch::fingerprint {
 
 class ObservationSink {
-public:
+  public:
     virtual ~ObservationSink() = default;
     virtual void on_observation(const Observation& obs) = 0;
 };
@@ -27,9 +27,9 @@ enum class EmitAt : uint8_t {
 
 struct EngineConfig {
     uint32_t max_flows = 65536;
-    uint32_t reassembly_buffers = 4096;      // 16 KiB each: 64 MiB at most in total
-    uint32_t reassembly_bytes = 16 * 1024;   // per direction: the largest hello we reassemble
-    int64_t tcp_idle_ns = 300'000'000'000;   // 5 min without a packet ends a TCP flow
+    uint32_t reassembly_buffers = 4096;     // 16 KiB each: 64 MiB at most in total
+    uint32_t reassembly_bytes = 16 * 1024;  // per direction: the largest hello we reassemble
+    int64_t tcp_idle_ns = 300'000'000'000;  // 5 min without a packet ends a TCP flow
     int64_t udp_idle_ns = 60'000'000'000;
     bool foxio = true;  // JA4S, JA4T, JA4TS, JA4L (FoxIO License 1.1)
     bool raw = true;    // ja4_r, ja4_ro, ja3_full, ja4s_r strings
@@ -41,23 +41,23 @@ struct EngineConfig {
 
 struct EngineStats {
     uint64_t packets = 0;
-    uint64_t decode_errors = 0;     // truncated or malformed headers
+    uint64_t decode_errors = 0;  // truncated or malformed headers
     uint64_t not_ip = 0;
-    uint64_t unsupported = 0;       // other IP protocols, fragments
-    uint64_t flows = 0;             // connections created
-    uint64_t flows_evicted = 0;     // table full: oldest flow ended early
-    uint64_t flows_expired = 0;     // idle timeout
+    uint64_t unsupported = 0;    // other IP protocols, fragments
+    uint64_t flows = 0;          // connections created
+    uint64_t flows_evicted = 0;  // table full: oldest flow ended early
+    uint64_t flows_expired = 0;  // idle timeout
     uint64_t observations = 0;
     uint64_t client_hellos = 0;
     uint64_t server_hellos = 0;
-    uint64_t hello_errors = 0;      // malformed hello, or beyond the reassembly limit
+    uint64_t hello_errors = 0;  // malformed hello, or beyond the reassembly limit
     uint64_t reassembly_no_memory = 0;
     uint64_t reassembly_fragmented = 0;
     uint64_t quic_failures = 0;
 };
 
 class Engine {
-public:
+  public:
     Engine(const EngineConfig& cfg, ObservationSink& sink);
 
     // One captured frame of the given link type.
@@ -80,7 +80,7 @@ public:
     const EngineStats& stats() const { return stats_; }
     uint32_t open_flows() const { return flows_.size(); }
 
-private:
+  private:
     void on_tcp(const net::Packet& p);
     void on_udp(const net::Packet& p);
     uint32_t new_flow(const net::FlowKey& key, const net::Packet& p);

@@ -11,7 +11,7 @@ namespace sybilwatch::fingerprint {
 
 template <size_t N>
 class FixedString {
-public:
+  public:
     static constexpr size_t capacity = N;
 
     FixedString() = default;
@@ -33,7 +33,7 @@ public:
     std::string_view view() const { return {buf_.data(), len_}; }
     bool operator==(std::string_view s) const { return view() == s; }
 
-private:
+  private:
     std::array<char, N> buf_{};
     uint16_t len_ = 0;
 };

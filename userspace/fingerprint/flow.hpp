@@ -22,8 +22,8 @@ struct Flow {
 
     int64_t first_ns = 0, last_ns = 0;
     bool client_fin = false, server_fin = false;
-    bool emitted = false;         // the observation went out already (handshake mode)
-    bool data_seen = false;       // any payload: a later SYN starts a new connection
+    bool emitted = false;    // the observation went out already (handshake mode)
+    bool data_seen = false;  // any payload: a later SYN starts a new connection
     uint32_t syn_seq = 0;
     uint16_t syn_mss = 0;
 

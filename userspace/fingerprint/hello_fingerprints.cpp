@@ -19,7 +19,8 @@ bool client_hello_fingerprints(std::span<const uint8_t> msg, char transport, boo
     const auto alpn = ch.first_alpn();
     o.alpn.assign({reinterpret_cast<const char*>(alpn.data()), alpn.size()});
     if (!o.tls_version) o.tls_version = ch.max_offered_version();
-    const Ja4Family f = ja4_family(ch, transport, raw ? &o.ja4_r : nullptr, raw ? &o.ja4_ro : nullptr);
+    const Ja4Family f =
+        ja4_family(ch, transport, raw ? &o.ja4_r : nullptr, raw ? &o.ja4_ro : nullptr);
     o.ja4.assign(f.ja4.view());
     o.ja4_o.assign(f.ja4_o.view());
     o.ja3.assign((raw ? ja3(ch, o.ja3_full) : ja3_hash(ch)).view());

@@ -50,7 +50,8 @@ struct ExtensionTypes {
 Ja3 ja3(const tls::ClientHello& ch, std::string& full) {
     // Upper bound: each list entry takes at least one byte of the hello and prints at most six.
     const size_t bound = 6 * (ch.cipher_suites.size() + ch.extensions_block.size() +
-                              ch.supported_groups.size() + ch.ec_point_formats.size()) + 16;
+                              ch.supported_groups.size() + ch.ec_point_formats.size()) +
+                         16;
     full.resize(bound);
     Out o{full.data()};
     o.num(ch.legacy_version);

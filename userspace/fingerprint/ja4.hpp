@@ -39,8 +39,7 @@ struct Ja4Family {
 
 // JA4 and ja4_o from one parse of the lists, and the raw strings ja4_r / ja4_ro only when asked
 // for (non-null): the engine's per-connection call.
-Ja4Family ja4_family(const tls::ClientHello& ch, char transport, std::string* r,
-                     std::string* ro);
+Ja4Family ja4_family(const tls::ClientHello& ch, char transport, std::string* r, std::string* ro);
 
 // ja4_r (sorted, raw lists), ja4_o (original order, hashed; SNI and ALPN kept in the extension
 // list) and ja4_ro (original order, raw). Each string is overwritten; its capacity is reused.

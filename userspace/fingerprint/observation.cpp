@@ -6,21 +6,30 @@ namespace sybilwatch::fingerprint {
 
 const char* to_string(Transport t) {
     switch (t) {
-        case Transport::Tcp: return "tcp";
-        case Transport::Quic: return "quic";
-        case Transport::Dtls: return "dtls";
+        case Transport::Tcp:
+            return "tcp";
+        case Transport::Quic:
+            return "quic";
+        case Transport::Dtls:
+            return "dtls";
     }
     return "?";
 }
 
 const char* to_string(EndReason r) {
     switch (r) {
-        case EndReason::Open: return "open";
-        case EndReason::Fin: return "fin";
-        case EndReason::Rst: return "rst";
-        case EndReason::Idle: return "idle";
-        case EndReason::Evicted: return "evicted";
-        case EndReason::EndOfCapture: return "end_of_capture";
+        case EndReason::Open:
+            return "open";
+        case EndReason::Fin:
+            return "fin";
+        case EndReason::Rst:
+            return "rst";
+        case EndReason::Idle:
+            return "idle";
+        case EndReason::Evicted:
+            return "evicted";
+        case EndReason::EndOfCapture:
+            return "end_of_capture";
     }
     return "?";
 }
@@ -46,7 +55,8 @@ void Observation::clear() {
     transport = Transport::Tcp;
     src = dst = {};
     src_port = dst_port = 0;
-    for (auto* f : {&ja4, &ja4_o, &ja4s}) f->clear();
+    for (auto* f : {&ja4, &ja4_o, &ja4s})
+        f->clear();
     sni.clear();
     alpn.clear();
     ja3.clear();

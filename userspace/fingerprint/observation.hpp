@@ -19,9 +19,9 @@ const char* to_string(EndReason r);
 // Request/response cadence of the connection's application data: a burst is a run of data
 // segments in one direction; client bursts are requests. Gaps are between request starts.
 struct Cadence {
-    uint32_t requests = 0;         // client data bursts
-    uint32_t responses = 0;        // server data bursts
-    uint64_t client_bytes = 0;     // client payload bytes (first TCP segment copies included)
+    uint32_t requests = 0;      // client data bursts
+    uint32_t responses = 0;     // server data bursts
+    uint64_t client_bytes = 0;  // client payload bytes (first TCP segment copies included)
     uint64_t server_bytes = 0;
     uint32_t max_request_bytes = 0;
     uint32_t min_request_bytes = 0;
@@ -32,7 +32,7 @@ struct Cadence {
     double gap_m2 = 0;
     uint64_t gap_min_us = 0;
     uint64_t gap_max_us = 0;
-    int64_t duration_us = 0;       // first to last packet
+    int64_t duration_us = 0;  // first to last packet
 
     double gap_stddev_us() const;
     void add_gap(uint64_t gap_us);
@@ -48,8 +48,8 @@ struct Observation {
 
     // TLS ClientHello facts.
     FixedString<255> sni;
-    FixedString<255> alpn;          // first ALPN value the client offered
-    uint16_t tls_version = 0;       // negotiated (ServerHello) when seen, else offered
+    FixedString<255> alpn;     // first ALPN value the client offered
+    uint16_t tls_version = 0;  // negotiated (ServerHello) when seen, else offered
     // Fingerprints; empty = not computable, printed as absent.
     FixedString<40> ja4;
     FixedString<40> ja4_o;

@@ -17,10 +17,14 @@ size_t utf8_len(std::string_view s, size_t i) {
     const auto c = static_cast<unsigned char>(s[i]);
     size_t n;
     if (c < 0x80) return 1;
-    if ((c & 0xE0) == 0xC0 && c >= 0xC2) n = 2;
-    else if ((c & 0xF0) == 0xE0) n = 3;
-    else if ((c & 0xF8) == 0xF0 && c <= 0xF4) n = 4;
-    else return 0;
+    if ((c & 0xE0) == 0xC0 && c >= 0xC2)
+        n = 2;
+    else if ((c & 0xF0) == 0xE0)
+        n = 3;
+    else if ((c & 0xF8) == 0xF0 && c <= 0xF4)
+        n = 4;
+    else
+        return 0;
     if (i + n > s.size()) return 0;
     for (size_t k = 1; k < n; ++k)
         if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
@@ -28,12 +32,14 @@ size_t utf8_len(std::string_view s, size_t i) {
 }
 
 // Printable ASCII that JSON takes as it is.
-constexpr bool plain(unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+constexpr bool plain(unsigned char c) {
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
 
 // Writes into memory the caller has sized for the worst case (see max_json_size), so the
 // per-field appends are plain stores: a record is formatted per connection.
 class Writer {
-public:
+  public:
     explicit Writer(char* p) : p_(p) {}
     char* end() const { return p_; }
     void raw(std::string_view s) {
@@ -55,7 +61,8 @@ public:
         for (size_t i = 0; i < s.size();) {
             // Runs of plain ASCII go in one copy; only the rest is looked at byte by byte.
             size_t j = i;
-            while (j < s.size() && plain(static_cast<unsigned char>(s[j]))) ++j;
+            while (j < s.size() && plain(static_cast<unsigned char>(s[j])))
+                ++j;
             raw(s.substr(i, j - i));
             if (j == s.size()) break;
             const auto c = static_cast<unsigned char>(s[j]);
@@ -77,13 +84,13 @@ public:
         ch('"');
     }
 
-private:
+  private:
     char* p_;
 };
 
 // Keys are written with their separator as one literal: ",\"ja4\":".
 class Obj {
-public:
+  public:
     explicit Obj(Writer& w) : w_(w) { w_.ch('{'); }
     void key(std::string_view quoted_colon) {
         if (!first_) w_.ch(',');
@@ -126,7 +133,8 @@ public:
         w_.num(ns / 1'000'000'000);
         int64_t us = (ns % 1'000'000'000) / 1000;
         char frac[7] = {'.', '0', '0', '0', '0', '0', '0'};
-        for (int i = 6; i > 0; --i, us /= 10) frac[i] = static_cast<char>('0' + us % 10);
+        for (int i = 6; i > 0; --i, us /= 10)
+            frac[i] = static_cast<char>('0' + us % 10);
         w_.raw({frac, sizeof frac});
     }
     void addr(std::string_view k, const net::IpAddress& a) {
@@ -135,7 +143,7 @@ public:
     }
     void close() { w_.ch('}'); }
 
-private:
+  private:
     Writer& w_;
     bool first_ = true;
 };
@@ -145,8 +153,8 @@ private:
 size_t max_json_size(const Observation& o) {
     const size_t strings = o.sni.size() + o.alpn.size() + o.ja4.size() + o.ja4_o.size() +
                            o.ja3.size() + o.ja4s.size() + o.ja4t.size() + o.ja4ts.size() +
-                           o.ja4l_c.size() + o.ja4l_s.size() + o.tcp_sig.size() +
-                           o.ja4_r.size() + o.ja4_ro.size() + o.ja3_full.size() + o.ja4s_r.size();
+                           o.ja4l_c.size() + o.ja4l_s.size() + o.tcp_sig.size() + o.ja4_r.size() +
+                           o.ja4_ro.size() + o.ja3_full.size() + o.ja4s_r.size();
     return 6 * strings + 2048;
 }
 

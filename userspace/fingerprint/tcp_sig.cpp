@@ -83,12 +83,24 @@ void tcp_sig(const net::Packet& p, const net::TcpOptions& o, uint16_t syn_mss,
                 item("eol+");
                 w.num(o.eol_padding);
                 goto layout_done;
-            case 1: item("nop"); break;
-            case 2: item("mss"); break;
-            case 3: item("ws"); break;
-            case 4: item("sok"); break;
-            case 5: item("sack"); break;
-            case 8: item("ts"); break;
+            case 1:
+                item("nop");
+                break;
+            case 2:
+                item("mss");
+                break;
+            case 3:
+                item("ws");
+                break;
+            case 4:
+                item("sok");
+                break;
+            case 5:
+                item("sack");
+                break;
+            case 8:
+                item("ts");
+                break;
             default:
                 item("?");
                 w.num(k);
@@ -116,8 +128,10 @@ layout_done:
     } else if (p.ack != 0 && !p.has(net::tcp_flag::RST)) {
         item("ack+");
     }
-    if (p.has(net::tcp_flag::URG)) item("urgf+");
-    else if (p.urgent_ptr) item("uptr+");
+    if (p.has(net::tcp_flag::URG))
+        item("urgf+");
+    else if (p.urgent_ptr)
+        item("uptr+");
     if (p.has(net::tcp_flag::PSH)) item("pushf+");
     if (o.has_ts && o.ts_val == 0) item("ts1-");
     if (o.has_ts && o.ts_ecr != 0 && syn_only) item("ts2+");
@@ -126,8 +140,10 @@ layout_done:
     if (o.malformed) item("bad");
     w.put(':').put(p.payload_len ? '+' : '0');
 
-    if (w.overflow()) out.clear();
-    else out.assign(w.view());
+    if (w.overflow())
+        out.clear();
+    else
+        out.assign(w.view());
 }
 
 }  // namespace sybilwatch::fingerprint

@@ -17,10 +17,14 @@ void ja4t(const net::Packet& syn, const net::TcpOptions& o, fingerprint::FixedSt
     }
     w.put('_').num(o.mss > 0 ? o.mss : 0, 2).put('_');
     // An absent scale prints as "00"; a present one as its value, zero included ("0", "8").
-    if (o.wscale >= 0) w.num(o.wscale);
-    else w.put("00");
-    if (w.overflow()) out.clear();
-    else out.assign(w.view());
+    if (o.wscale >= 0)
+        w.num(o.wscale);
+    else
+        w.put("00");
+    if (w.overflow())
+        out.clear();
+    else
+        out.assign(w.view());
 }
 
 }  // namespace sybilwatch::foxio

@@ -12,15 +12,14 @@
 namespace sybilwatch::net {
 
 class BufferPool {
-public:
-    BufferPool(size_t buffer_size, size_t max_buffers)
-        : size_(buffer_size), max_(max_buffers) {}
+  public:
+    BufferPool(size_t buffer_size, size_t max_buffers) : size_(buffer_size), max_(max_buffers) {}
     BufferPool(const BufferPool&) = delete;
     BufferPool& operator=(const BufferPool&) = delete;
 
     // RAII: returns its buffer to the pool when destroyed. Empty when the pool was exhausted.
     class Handle {
-    public:
+      public:
         Handle() = default;
         Handle(Handle&& o) noexcept : pool_(o.pool_), buf_(std::move(o.buf_)) { o.pool_ = nullptr; }
         Handle& operator=(Handle&& o) noexcept {
@@ -42,7 +41,7 @@ public:
             pool_ = nullptr;
         }
 
-    private:
+      private:
         friend class BufferPool;
         Handle(BufferPool* p, std::unique_ptr<uint8_t[]> b) : pool_(p), buf_(std::move(b)) {}
         BufferPool* pool_ = nullptr;
@@ -70,7 +69,7 @@ public:
     size_t allocated() const { return allocated_; }
     uint64_t exhausted() const { return exhausted_; }
 
-private:
+  private:
     void put(std::unique_ptr<uint8_t[]> b) {
         --in_use_;
         free_.push_back(std::move(b));

@@ -17,8 +17,7 @@ struct FlowKey {
     static FlowKey of(const Packet& p) {
         FlowKey k;
         k.proto = p.ip_proto;
-        const bool src_first =
-            p.src < p.dst || (p.src == p.dst && p.src_port <= p.dst_port);
+        const bool src_first = p.src < p.dst || (p.src == p.dst && p.src_port <= p.dst_port);
         if (src_first) {
             k.a = p.src, k.a_port = p.src_port, k.b = p.dst, k.b_port = p.dst_port;
         } else {

@@ -20,12 +20,13 @@ namespace sybilwatch::net {
 
 template <typename Value>
 class FlowTable {
-public:
+  public:
     static constexpr uint32_t kNone = UINT32_MAX;
 
     explicit FlowTable(uint32_t capacity) : capacity_(capacity ? capacity : 1) {
         max_index_ = 2;
-        while (max_index_ < capacity_ * 2) max_index_ <<= 1;  // load factor at most 1/2
+        while (max_index_ < capacity_ * 2)
+            max_index_ <<= 1;  // load factor at most 1/2
         resize_index(std::min<uint32_t>(max_index_, 1024));
         // Address space only: pages are touched as slots fill.
         values_.reserve(capacity_);
@@ -83,7 +84,8 @@ public:
         unlink(s);
         const uint32_t h = hash(keys_[s]);
         uint32_t i = h & mask_;
-        while (slot(index_[i]) != s) i = (i + 1) & mask_;
+        while (slot(index_[i]) != s)
+            i = (i + 1) & mask_;
         // Backward-shift deletion keeps probe chains intact without tombstones.
         for (uint32_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
             const uint64_t e = index_[j];
@@ -103,7 +105,7 @@ public:
     // The least recently used flow, or kNone when empty.
     uint32_t oldest() const { return head_; }
 
-private:
+  private:
     static constexpr uint64_t kEmpty = UINT64_MAX;
     struct Link {
         uint32_t prev = kNone, next = kNone;
@@ -118,7 +120,8 @@ private:
 
     void place(uint32_t h, uint32_t s) {
         uint32_t i = h & mask_;
-        while (index_[i] != kEmpty) i = (i + 1) & mask_;
+        while (index_[i] != kEmpty)
+            i = (i + 1) & mask_;
         index_[i] = (uint64_t{h} << 32) | s;
     }
     // Rebuilding allocates, but only while the live count climbs to a new high.
@@ -131,18 +134,24 @@ private:
     }
     void unlink(uint32_t s) {
         Link& x = links_[s];
-        if (x.prev != kNone) links_[x.prev].next = x.next;
-        else head_ = x.next;
-        if (x.next != kNone) links_[x.next].prev = x.prev;
-        else tail_ = x.prev;
+        if (x.prev != kNone)
+            links_[x.prev].next = x.next;
+        else
+            head_ = x.next;
+        if (x.next != kNone)
+            links_[x.next].prev = x.prev;
+        else
+            tail_ = x.prev;
         x.prev = x.next = kNone;
     }
     void link_tail(uint32_t s) {
         Link& x = links_[s];
         x.prev = tail_;
         x.next = kNone;
-        if (tail_ != kNone) links_[tail_].next = s;
-        else head_ = s;
+        if (tail_ != kNone)
+            links_[tail_].next = s;
+        else
+            head_ = s;
         tail_ = s;
     }
 

@@ -13,7 +13,7 @@
 namespace sybilwatch::net {
 
 struct IpAddress {
-    uint8_t family = 0;  // 4, 6, or 0 when unset
+    uint8_t family = 0;               // 4, 6, or 0 when unset
     std::array<uint8_t, 16> bytes{};  // IPv4 in the first 4 bytes, the rest zero
 
     static IpAddress v4(std::span<const uint8_t, 4> b) {

@@ -35,26 +35,26 @@ enum class DecodeStatus : uint8_t {
 const char* to_string(DecodeStatus s);
 
 namespace tcp_flag {
-inline constexpr uint8_t FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10,
-                         URG = 0x20, ECE = 0x40, CWR = 0x80;
+inline constexpr uint8_t FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10, URG = 0x20,
+                         ECE = 0x40, CWR = 0x80;
 }
 
 struct Packet {
-    int64_t ts_ns = 0;       // capture timestamp, nanoseconds since the epoch
-    uint32_t wire_len = 0;   // frame length on the wire (may exceed the captured bytes)
+    int64_t ts_ns = 0;      // capture timestamp, nanoseconds since the epoch
+    uint32_t wire_len = 0;  // frame length on the wire (may exceed the captured bytes)
 
     // Innermost IP header (after any tunnels).
     uint8_t ip_version = 0;  // 4 or 6
     IpAddress src;
     IpAddress dst;
-    uint8_t ttl = 0;         // IPv4 TTL or IPv6 hop limit
-    uint8_t ip_proto = 0;    // final L4 protocol (after IPv6 extension headers)
-    uint8_t tos = 0;         // IPv4 TOS / IPv6 traffic class (ECN in the low 2 bits)
-    bool df = false;         // IPv4 don't-fragment
-    bool ip_reserved = false;  // IPv4 reserved ("evil") flag bit, a p0f quirk
-    bool ip_options = false; // IPv4 options or IPv6 extension headers present
-    uint16_t ip_id = 0;      // IPv4 identification
-    uint32_t flow_label = 0; // IPv6 flow label
+    uint8_t ttl = 0;             // IPv4 TTL or IPv6 hop limit
+    uint8_t ip_proto = 0;        // final L4 protocol (after IPv6 extension headers)
+    uint8_t tos = 0;             // IPv4 TOS / IPv6 traffic class (ECN in the low 2 bits)
+    bool df = false;             // IPv4 don't-fragment
+    bool ip_reserved = false;    // IPv4 reserved ("evil") flag bit, a p0f quirk
+    bool ip_options = false;     // IPv4 options or IPv6 extension headers present
+    uint16_t ip_id = 0;          // IPv4 identification
+    uint32_t flow_label = 0;     // IPv6 flow label
     uint16_t ip_header_len = 0;  // IPv4 IHL*4; IPv6 40 + extension headers
     uint8_t vlan_depth = 0;      // 802.1Q/QinQ tags seen on the way in (all layers)
     uint8_t tunnel_depth = 0;    // GRE/ERSPAN, VXLAN, Geneve, GTP-U, IP-in-IP layers removed
@@ -65,8 +65,8 @@ struct Packet {
     // TCP only.
     uint32_t seq = 0;
     uint32_t ack = 0;
-    uint8_t tcp_flags = 0;       // tcp_flag:: bits
-    uint8_t tcp_reserved = 0;    // the 4 reserved bits (NS included), for p0f quirks
+    uint8_t tcp_flags = 0;     // tcp_flag:: bits
+    uint8_t tcp_reserved = 0;  // the 4 reserved bits (NS included), for p0f quirks
     uint16_t window = 0;
     uint16_t urgent_ptr = 0;
     std::span<const uint8_t> tcp_options;  // the raw option bytes, bounds-checked

@@ -42,7 +42,8 @@ StreamReassembler::Result StreamReassembler::add(uint32_t seq, std::span<const u
         }
     };
     size_t i = 0;
-    while (i < nranges_ && ranges_[i].end < b) ++i;
+    while (i < nranges_ && ranges_[i].end < b)
+        ++i;
     for (size_t j = i; j < nranges_ && ranges_[j].begin <= e && cursor < e; ++j) {
         copy(cursor, std::min(ranges_[j].begin, e));
         cursor = std::max(cursor, ranges_[j].end);

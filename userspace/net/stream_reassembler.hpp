@@ -12,7 +12,7 @@
 namespace sybilwatch::net {
 
 class StreamReassembler {
-public:
+  public:
     static constexpr size_t kMaxRanges = 32;  // holes allowed before giving up on a stream
 
     enum class Result : uint8_t {
@@ -52,7 +52,7 @@ public:
         failed_ = false;
     }
 
-private:
+  private:
     struct Range {
         uint32_t begin, end;  // offsets from base_, end exclusive
     };

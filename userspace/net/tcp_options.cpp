@@ -11,7 +11,8 @@ TcpOptions parse_tcp_options(std::span<const uint8_t> b) {
         if (kind == 0 && !o.eol_seen) {  // EOL: the rest is padding, which should be zero
             o.eol_seen = true;
             o.eol_padding = static_cast<uint8_t>(b.size() - i - 1);
-            for (size_t j = i + 1; j < b.size(); ++j) o.data_after_eol |= b[j] != 0;
+            for (size_t j = i + 1; j < b.size(); ++j)
+                o.data_after_eol |= b[j] != 0;
         }
         if (o.eol_seen) {
             // Past EOL every byte is padding. Each zero still shows as a kind-0 entry, as
@@ -40,16 +41,22 @@ TcpOptions parse_tcp_options(std::span<const uint8_t> b) {
         const uint8_t* v = b.data() + i + 2;
         switch (kind) {
             case 2:
-                if (len == 4) o.mss = (v[0] << 8) | v[1];
-                else o.malformed = true;
+                if (len == 4)
+                    o.mss = (v[0] << 8) | v[1];
+                else
+                    o.malformed = true;
                 break;
             case 3:
-                if (len == 3) o.wscale = v[0];
-                else o.malformed = true;
+                if (len == 3)
+                    o.wscale = v[0];
+                else
+                    o.malformed = true;
                 break;
             case 4:
-                if (len == 2) o.sack_ok = true;
-                else o.malformed = true;
+                if (len == 2)
+                    o.sack_ok = true;
+                else
+                    o.malformed = true;
                 break;
             case 8:
                 if (len == 10) {
@@ -60,7 +67,8 @@ TcpOptions parse_tcp_options(std::span<const uint8_t> b) {
                     o.malformed = true;
                 }
                 break;
-            default: break;
+            default:
+                break;
         }
         i += len;
     }

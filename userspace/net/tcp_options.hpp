@@ -14,15 +14,15 @@ struct TcpOptions {
     // as a kind-0 entry (the JA4T convention).
     std::array<uint8_t, kMax> kinds{};
     uint8_t count = 0;
-    int32_t mss = -1;           // -1: absent
-    int16_t wscale = -1;        // -1: absent
+    int32_t mss = -1;     // -1: absent
+    int16_t wscale = -1;  // -1: absent
     bool sack_ok = false;
     bool has_ts = false;
     uint32_t ts_val = 0, ts_ecr = 0;
     bool eol_seen = false;
-    uint8_t eol_padding = 0;    // bytes after the first EOL
+    uint8_t eol_padding = 0;      // bytes after the first EOL
     bool data_after_eol = false;  // a non-zero byte after EOL
-    bool malformed = false;     // an option runs past the header or has a bad length
+    bool malformed = false;       // an option runs past the header or has a bad length
 
     std::span<const uint8_t> kind_list() const { return {kinds.data(), count}; }
 };

@@ -7,11 +7,15 @@ CryptoStream::AddResult CryptoStream::add(uint64_t offset, std::span<const uint8
     if (offset >= capacity_) return AddResult::OutOfWindow;
     if (!stream_.started()) stream_.start(0);
     switch (stream_.add(static_cast<uint32_t>(offset), data, pool_)) {
-        case net::StreamReassembler::Result::Added: return AddResult::Stored;
-        case net::StreamReassembler::Result::Duplicate: return AddResult::Duplicate;
+        case net::StreamReassembler::Result::Added:
+            return AddResult::Stored;
+        case net::StreamReassembler::Result::Duplicate:
+            return AddResult::Duplicate;
         case net::StreamReassembler::Result::OutOfWindow:
-        case net::StreamReassembler::Result::NoMemory: return AddResult::OutOfWindow;
-        case net::StreamReassembler::Result::TooFragmented: return AddResult::TooFragmented;
+        case net::StreamReassembler::Result::NoMemory:
+            return AddResult::OutOfWindow;
+        case net::StreamReassembler::Result::TooFragmented:
+            return AddResult::TooFragmented;
     }
     return AddResult::OutOfWindow;
 }
@@ -27,6 +31,8 @@ CryptoStream::MessageState CryptoStream::first_message(std::span<const uint8_t>&
     return MessageState::Complete;
 }
 
-void CryptoStream::clear() { stream_.reset(); }
+void CryptoStream::clear() {
+    stream_.reset();
+}
 
 }  // namespace sybilwatch::quic

@@ -21,9 +21,9 @@ class CryptoStream {
     explicit CryptoStream(size_t capacity) : capacity_(capacity), pool_(capacity, 1) {}
 
     enum class AddResult : uint8_t {
-        Stored,       // at least one new byte
-        Duplicate,    // every byte was already there (retransmission) or data was empty
-        OutOfWindow,  // starts at or past the window: ignored
+        Stored,         // at least one new byte
+        Duplicate,      // every byte was already there (retransmission) or data was empty
+        OutOfWindow,    // starts at or past the window: ignored
         TooFragmented,  // more holes than the reassembler tracks: the stream is abandoned
     };
 

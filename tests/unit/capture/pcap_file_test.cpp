@@ -2,8 +2,8 @@
 // the same way on a truncated file.
 #include "capture/pcap_file.hpp"
 
-#include <pcap/pcap.h>
 #include <gtest/gtest.h>
+#include <pcap/pcap.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -24,7 +24,8 @@ struct Rec {
 
 std::vector<Rec> via_libpcap(const std::string& path, std::string* error = nullptr) {
     char err[PCAP_ERRBUF_SIZE];
-    pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+    pcap_t* p =
+        pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
     EXPECT_NE(p, nullptr) << err;
     std::vector<Rec> out;
     if (!p) return out;
@@ -43,7 +44,8 @@ std::vector<Rec> via_pcap_file(PcapFile& f) {
     std::vector<Rec> out;
     Frame fr;
     while (f.next(fr))
-        out.push_back({fr.ts_ns, fr.wire_len, std::vector<uint8_t>(fr.data.begin(), fr.data.end())});
+        out.push_back(
+            {fr.ts_ns, fr.wire_len, std::vector<uint8_t>(fr.data.begin(), fr.data.end())});
     return out;
 }
 
@@ -67,7 +69,8 @@ TEST(PcapFile, TruncatedFileKeepsCompleteRecordsAndSaysWhy) {
     std::ifstream in(src, std::ios::binary);
     std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
     ASSERT_GT(bytes.size(), 200u);
-    const fs::path cut = fs::temp_directory_path() / ("sw_cut_" + std::to_string(::getpid()) + ".pcap");
+    const fs::path cut =
+        fs::temp_directory_path() / ("sw_cut_" + std::to_string(::getpid()) + ".pcap");
     for (size_t drop : {1ul, 10ul, 17ul}) {  // inside data, inside a record header
         std::ofstream(cut, std::ios::binary).write(bytes.data(), bytes.size() - drop);
         std::string ref_error;

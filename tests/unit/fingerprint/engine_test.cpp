@@ -39,14 +39,16 @@ std::map<std::string, std::string> expected(const std::string& name) {
         if (line.empty() || line[0] == '#') continue;
         std::vector<std::string> cols;
         std::stringstream ls(line);
-        for (std::string c; std::getline(ls, c, '\t');) cols.push_back(c);
+        for (std::string c; std::getline(ls, c, '\t');)
+            cols.push_back(c);
         if (header.empty()) {
             header = cols;
             continue;
         }
         if (cols[0] != name) continue;
         std::map<std::string, std::string> row;
-        for (size_t i = 0; i < header.size() && i < cols.size(); ++i) row[header[i]] = cols[i];
+        for (size_t i = 0; i < header.size() && i < cols.size(); ++i)
+            row[header[i]] = cols[i];
         return row;
     }
     ADD_FAILURE() << "no expected row " << name;
@@ -88,7 +90,7 @@ struct Conn {
 };
 
 class Feeder {
-public:
+  public:
     explicit Feeder(Engine& e) : e_(e) {}
     void operator()(const Frame& f, int64_t advance_us = 100) {
         ts_ += advance_us * 1000;
@@ -96,7 +98,7 @@ public:
     }
     int64_t now() const { return ts_; }
 
-private:
+  private:
     Engine& e_;
     int64_t ts_ = 1'700'000'000'000'000'000;
 };
@@ -123,12 +125,13 @@ void run_connection(Engine& e, Feeder& feed, const Conn& c, const Frame& ch, con
 std::vector<std::pair<size_t, size_t>> split(size_t total, size_t n) {
     std::vector<std::pair<size_t, size_t>> out;
     const size_t step = (total + n - 1) / n;
-    for (size_t off = 0; off < total; off += step) out.push_back({off, std::min(step, total - off)});
+    for (size_t off = 0; off < total; off += step)
+        out.push_back({off, std::min(step, total - off)});
     return out;
 }
 
 class EngineTest : public ::testing::Test {
-protected:
+  protected:
     Frame ch = read_hex("chrome_tls13.client.hex");
     Frame sh = read_hex("chrome_tls13.server.hex");
     std::map<std::string, std::string> want = expected("chrome_tls13");
@@ -176,7 +179,7 @@ TEST_F(EngineTest, SegmentedOutOfOrderAndRetransmittedGiveTheSameFingerprints) {
     for (size_t n : {2u, 3u, 8u, 25u}) {
         auto segs = split(ch.size(), n);
         std::shuffle(segs.begin(), segs.end(), rng);
-        segs.push_back(segs.front());                  // a retransmission
+        segs.push_back(segs.front());                          // a retransmission
         segs.push_back({0, std::min<size_t>(ch.size(), 40)});  // an overlapping one
         Conn c;
         c.cport = static_cast<uint16_t>(41000 + n);
@@ -307,7 +310,8 @@ TEST_F(EngineTest, ReassemblyMemoryIsBoundedAndCounted) {
     EXPECT_EQ(e.stats().reassembly_no_memory, 1u);
     e.flush();
     EXPECT_EQ(sink.seen.size(), 2u);  // both still reported, neither with a guessed JA4
-    for (const auto& o : sink.seen) EXPECT_TRUE(o.ja4.empty());
+    for (const auto& o : sink.seen)
+        EXPECT_TRUE(o.ja4.empty());
 }
 
 TEST_F(EngineTest, MidStreamCaptureFindsRolesFromTheHello) {

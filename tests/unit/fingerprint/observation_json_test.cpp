@@ -46,8 +46,10 @@ TEST(ObservationJson, ObservationClearsEveryField) {
     o.src = net::IpAddress::parse("10.0.0.1");
     o.dst = net::IpAddress::parse("10.0.0.2");
     o.src_port = o.dst_port = 7;
-    for (auto* f : {&o.ja4, &o.ja4_o, &o.ja4s}) f->assign("x");
-    for (auto* f : {&o.ja4l_c, &o.ja4l_s}) f->assign("x");
+    for (auto* f : {&o.ja4, &o.ja4_o, &o.ja4s})
+        f->assign("x");
+    for (auto* f : {&o.ja4l_c, &o.ja4l_s})
+        f->assign("x");
     o.sni.assign("x");
     o.alpn.assign("x");
     o.ja3.assign("x");

@@ -7,9 +7,9 @@
 #include <set>
 #include <sstream>
 
-#include "unit/pcap_test_util.hpp"
 #include "fingerprint/tcp_sig.hpp"
 #include "net/tcp_options.hpp"
+#include "unit/pcap_test_util.hpp"
 
 namespace sybilwatch {
 namespace {
@@ -61,7 +61,8 @@ TEST(TcpSigP0f, MatchesP0fRawSigOnReferenceCaptures) {
         }
         for (const auto& row : rows) {
             const auto it = ours.find({row[0], row[1], row[2]});
-            ASSERT_NE(it, ours.end()) << pcap << ": no " << row[0] << " " << row[1] << " -> " << row[2];
+            ASSERT_NE(it, ours.end())
+                << pcap << ": no " << row[0] << " " << row[1] << " -> " << row[2];
             EXPECT_TRUE(it->second.count(row[3]))
                 << pcap << " " << row[0] << " " << row[1] << ": p0f " << row[3] << ", ours "
                 << *it->second.begin();

@@ -33,8 +33,8 @@ TEST(Ja4t, PaddingAfterEolCountsAsKindZero) {
     net::Packet p;
     p.window = 65535;
     // macOS: mss, nop, ws 6, nop, nop, ts, sackOK, eol, eol(padding)
-    const std::vector<uint8_t> b = {2, 4, 0x05, 0xb4, 1, 3, 3, 6, 1, 1, 8, 10, 0, 0, 0, 1,
-                                    0, 0, 0, 0, 4, 2, 0, 0};
+    const std::vector<uint8_t> b = {2, 4, 0x05, 0xb4, 1, 3, 3, 6, 1, 1, 8, 10,
+                                    0, 0, 0,    1,    0, 0, 0, 0, 4, 2, 0, 0};
     fingerprint::FixedString<200> out;
     ja4t(p, net::parse_tcp_options(b), out);
     EXPECT_EQ(out.view(), "65535_2-1-3-1-1-8-4-0-0_1460_6");

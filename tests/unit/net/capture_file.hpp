@@ -18,7 +18,7 @@ struct CapturedFrame {
 };
 
 class CaptureFileReader {
-public:
+  public:
     // Throws std::runtime_error when the file cannot be read.
     static std::vector<CapturedFrame> read(const std::string& path) {
         std::vector<CapturedFrame> out;

@@ -12,7 +12,8 @@ namespace {
 
 std::vector<uint8_t> pattern(size_t n, uint8_t seed = 7) {
     std::vector<uint8_t> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 31 + seed);
+    for (size_t i = 0; i < n; ++i)
+        v[i] = static_cast<uint8_t>(i * 31 + seed);
     return v;
 }
 
@@ -79,7 +80,7 @@ TEST(StreamReassembler, SequenceWrapAround) {
     BufferPool pool(16384, 4);
     StreamReassembler r;
     const auto data = pattern(200);
-    r.start(0xFFFFFFA0u);  // wraps after 96 bytes
+    r.start(0xFFFFFFA0u);                                  // wraps after 96 bytes
     r.add(0xFFFFFFA0u + 100, part(data, 100, 100), pool);  // = 4 after wrap
     r.add(0xFFFFFFA0u, part(data, 0, 100), pool);
     ASSERT_EQ(r.contiguous().size(), 200u);
@@ -147,7 +148,8 @@ TEST(StreamReassembler, RandomSegmentationsReassemble) {
         std::shuffle(segs.begin(), segs.end(), rng);
         StreamReassembler r;
         r.start(isn);
-        for (const auto& s : segs) r.add(isn + static_cast<uint32_t>(s.off), part(data, s.off, s.len), pool);
+        for (const auto& s : segs)
+            r.add(isn + static_cast<uint32_t>(s.off), part(data, s.off, s.len), pool);
         ASSERT_EQ(r.contiguous().size(), n) << "iteration " << iter;
         ASSERT_TRUE(std::equal(data.begin(), data.end(), r.contiguous().begin()));
         EXPECT_LE(r.ranges(), 1u);

@@ -9,7 +9,8 @@ namespace {
 
 TEST(TcpOptions, LinuxSyn) {
     // mss 1460, sackOK, TS 1/0, nop, wscale 7
-    const std::vector<uint8_t> b = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+    const std::vector<uint8_t> b = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0,
+                                    0, 1, 0,    0,    0, 0, 1, 3,  3, 7};
     const TcpOptions o = parse_tcp_options(b);
     EXPECT_EQ(o.count, 5);
     EXPECT_EQ(std::vector<uint8_t>(o.kind_list().begin(), o.kind_list().end()),
