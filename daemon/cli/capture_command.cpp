@@ -16,15 +16,11 @@
 #include "capture/pcap_live.hpp"
 #include "commands.hpp"
 #include "json_lines_out.hpp"
+#include "stop_signal.hpp"
 
 namespace sybilwatch::cli {
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-    g_stop = true;
-}
 
 void usage(FILE* out) {
     std::fputs(
@@ -123,13 +119,9 @@ int capture_command(int argc, char** argv) {
     }
     if (ports.empty()) ports = {443, 8443};
 
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-    auto done = [&] {
-        return g_stop.load() || (seconds > 0 && std::chrono::steady_clock::now() >= deadline);
-    };
+    catch_stop_signals();
+    const RunFor run(seconds);
+    auto done = [&] { return run.done(); };
 
     JsonLinesOut out(true);
     try {

@@ -15,15 +15,11 @@
 #include "fingerprint/observation_json.hpp"
 #include "shm/ring_error.hpp"
 #include "shm/ring_follower.hpp"
+#include "stop_signal.hpp"
 
 namespace sybilwatch::cli {
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-    g_stop = true;
-}
 
 void usage(FILE* out) {
     std::fputs(
@@ -158,13 +154,9 @@ int tail_command(int argc, char** argv) {
         return 64;
     }
 
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-    auto done = [&] {
-        return g_stop.load() || (seconds > 0 && std::chrono::steady_clock::now() >= deadline);
-    };
+    catch_stop_signals();
+    const RunFor run(seconds);
+    auto done = [&] { return run.done(); };
 
     LineWriter out;
     auto print = [&](const shm::ObservationRecord& r, uint64_t) { out.add(r); };

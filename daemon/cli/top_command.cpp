@@ -15,15 +15,11 @@
 #include "shm/ring_error.hpp"
 #include "shm/ring_follower.hpp"
 #include "shm/top_window.hpp"
+#include "stop_signal.hpp"
 
 namespace sybilwatch::cli {
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-    g_stop = true;
-}
 
 void usage(FILE* out) {
     std::fputs(
@@ -127,8 +123,7 @@ int top_command(int argc, char** argv) {
         return 64;
     }
 
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    catch_stop_signals();
     const bool tty = ::isatty(STDOUT_FILENO);
     shm::TopWindow win({static_cast<int64_t>(window * 1e9), static_cast<size_t>(max_events)});
     uint64_t missed = 0;
@@ -140,9 +135,9 @@ int top_command(int argc, char** argv) {
                 shm::Reader probe(ring);  // throws why: not there, or not ready
             }
             std::fprintf(stderr, "sybilwatch top: waiting for %s\n", follower.path().c_str());
-            while (!g_stop && follower.refresh() != shm::RingFollower::Change::Attached)
+            while (!stop_requested() && follower.refresh() != shm::RingFollower::Change::Attached)
                 std::this_thread::sleep_for(std::chrono::milliseconds(200));
-            if (g_stop) return 0;
+            if (stop_requested()) return 0;
         }
         follower.reader()->cursor().seek_oldest();
 
@@ -182,7 +177,7 @@ int top_command(int argc, char** argv) {
 
         const auto period = std::chrono::milliseconds(static_cast<int64_t>(interval * 1000));
         auto next_draw = std::chrono::steady_clock::now();
-        while (!g_stop) {
+        while (!stop_requested()) {
             const shm::PollResult p = follower.reader()->poll(4096, take);
             missed += p.missed;
             const auto now = std::chrono::steady_clock::now();
