@@ -13,14 +13,9 @@ SYBILWATCH=$(realpath "$1")
 PYTHON=${2:-python3}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-skip() {
-  if [ "${CI:-}" = true ]; then
-    echo "ebpf_lab_test: FAIL: $* (CI=true: a skip is a failure)" >&2
-    exit 1
-  fi
-  echo "ebpf_lab_test: SKIP: $*" >&2
-  exit 77
-}
+TEST_NAME=ebpf_lab_test
+# shellcheck source=common.sh
+. "$HERE/common.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, BPF, tcpdump)"
 command -v tc > /dev/null || skip "tc (iproute2) is not installed"
 

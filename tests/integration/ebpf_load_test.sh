@@ -29,14 +29,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CONNECTIONS=${EBPF_LOAD_CONNECTIONS:-100000}
 
-skip() {
-  if [ "${CI:-}" = true ]; then
-    echo "ebpf_load_test: FAIL: $* (CI=true: a skip is a failure)" >&2
-    exit 1
-  fi
-  echo "ebpf_load_test: SKIP: $*" >&2
-  exit 77
-}
+TEST_NAME=ebpf_load_test
+# shellcheck source=common.sh
+. "$HERE/common.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, BPF)"
 for tool in ip tc ethtool tcpreplay tcpprep tshark "$PYTHON"; do
   command -v "$tool" > /dev/null || skip "$tool is not installed (make deps)"

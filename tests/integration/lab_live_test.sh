@@ -10,14 +10,9 @@ SYBILWATCH=$(realpath "$1")
 PYTHON=${2:-python3}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-skip() {
-  if [ "${CI:-}" = true ]; then
-    echo "lab_live_test: FAIL: $* (CI=true: a skip is a failure)" >&2
-    exit 1
-  fi
-  echo "lab_live_test: SKIP: $*" >&2
-  exit 77
-}
+TEST_NAME=lab_live_test
+# shellcheck source=common.sh
+. "$HERE/common.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, tcpdump)"
 command -v tshark > /dev/null || skip "tshark is not installed (make deps)"
 
