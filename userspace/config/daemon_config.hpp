@@ -1,0 +1,119 @@
+// sybilwatchd's configuration: every setting of the daemon, with its default. docs/config.md
+// documents each key; systemd/sybilwatch.yaml spells out the defaults (a test keeps the three
+// in step). load_config.hpp reads it from YAML.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "capture/ebpf_capture.hpp"
+#include "fingerprint/engine.hpp"
+#include "identity/datagram_source.hpp"
+#include "identity/file_tail.hpp"
+#include "identity/joiner.hpp"
+#include "identity/socket_source.hpp"
+#include "shm/ring_writer.hpp"
+
+namespace sybilwatch::config {
+
+enum class CaptureMode : uint8_t {
+    Auto,  // eBPF, or libpcap with a warning when BPF is unavailable
+    Ebpf,  // eBPF or fail
+    Pcap,  // libpcap only
+};
+
+// spdlog's levels, by their spdlog names.
+enum class LogLevel : uint8_t { Trace, Debug, Info, Warn, Error, Critical, Off };
+
+struct CaptureSection {
+    std::string interface;  // "" = the interface of the default route
+    CaptureMode mode = CaptureMode::Auto;
+    std::vector<uint16_t> ports{443, 8443};  // TCP (TLS) and UDP (QUIC) service ports
+    uint32_t ring_bytes = 8u << 20;          // eBPF ring buffer: a power of two >= 4096
+    uint32_t max_flows = 65536;              // kernel flow map entries
+    bool operator==(const CaptureSection&) const = default;
+};
+
+struct FingerprintsSection {
+    bool foxio = true;  // JA4S, JA4T, JA4TS, JA4L (FoxIO License 1.1)
+    bool raw = true;    // the raw and original-order strings
+    uint32_t max_flows = 65536;
+    uint32_t reassembly_buffers = 4096;
+    int64_t tcp_idle_ns = 300'000'000'000;
+    int64_t udp_idle_ns = 60'000'000'000;
+    bool operator==(const FingerprintsSection&) const = default;
+};
+
+struct IdentitySection {
+    std::string socket_path = "/run/sybilwatch/attribution.sock";  // "" = no stream socket
+    mode_t socket_mode = 0660;
+    std::string socket_group;   // "" = the daemon's group
+    std::string datagram_path;  // "" = no datagram socket
+    std::string tail_path;      // "" = no tailed log file
+    bool tail_from_start = false;
+    int64_t join_wait_ns = 5'000'000'000;  // 0: connections are passed on at once
+    int64_t record_ttl_ns = 120'000'000'000;
+    uint32_t max_pending_records = 65536;
+    uint32_t max_waiting = 16384;
+    uint32_t max_connections = 262144;
+    bool operator==(const IdentitySection&) const = default;
+};
+
+struct RingSection {
+    std::string name = "sybilwatch";  // /dev/shm/NAME-observations
+    uint32_t capacity = 1u << 14;     // records: a power of two in [2, 2^20]
+    bool operator==(const RingSection&) const = default;
+};
+
+struct OutputSection {
+    std::string findings = "/var/lib/sybilwatch/findings.jsonl";  // "" = no findings file
+    bool to_stdout = true;                                        // key "stdout"
+    bool operator==(const OutputSection&) const = default;
+};
+
+struct MetricsSection {
+    std::string listen = "127.0.0.1:9967";  // "" = no metrics endpoint
+    bool allow_non_loopback = false;
+    bool operator==(const MetricsSection&) const = default;
+};
+
+struct StateSection {
+    std::string dir = "/var/lib/sybilwatch";
+    int64_t save_interval_ns = 60'000'000'000;
+    bool operator==(const StateSection&) const = default;
+};
+
+struct LogSection {
+    LogLevel level = LogLevel::Info;
+    bool operator==(const LogSection&) const = default;
+};
+
+struct DaemonConfig {
+    CaptureSection capture;
+    FingerprintsSection fingerprints;
+    IdentitySection identity;
+    RingSection ring;
+    OutputSection output;
+    MetricsSection metrics;
+    StateSection state;
+    LogSection log;
+    bool operator==(const DaemonConfig&) const = default;
+
+    // The library settings these sections map onto; fields the config does not cover keep
+    // the library's defaults.
+    fingerprint::EngineConfig to_engine_config() const;
+    capture::EbpfConfig to_ebpf_config() const;
+    identity::SocketSourceConfig to_socket_source_config() const;
+    identity::DatagramSourceConfig to_datagram_source_config() const;
+    identity::FileTailConfig to_file_tail_config() const;
+    identity::JoinerConfig to_joiner_config() const;
+    shm::WriterOptions to_writer_options() const;
+};
+
+const char* to_string(CaptureMode m);
+const char* to_string(LogLevel l);
+
+}  // namespace sybilwatch::config
