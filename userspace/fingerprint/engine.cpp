@@ -1,6 +1,7 @@
 #include "fingerprint/engine.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "fingerprint/hello_fingerprints.hpp"
 #include "fingerprint/tcp_sig.hpp"
@@ -8,6 +9,7 @@
 #include "foxio/ja4t.hpp"
 #include "net/tcp_options.hpp"
 #include "quic/initial_decoder.hpp"
+#include "quic/version.hpp"
 #include "tls/record.hpp"
 
 namespace sybilwatch::fingerprint {
@@ -359,16 +361,15 @@ void Engine::on_udp(const net::Packet& p) {
 
 void Engine::quic_packet(Flow& f, bool from_client, const net::Packet& p) {
     Observation& o = f.obs;
-    // Long-header packet type of the datagram's first packet (v1 numbering; v2 rotates it).
-    int type = -1;
-    if (!p.payload.empty() && (p.payload[0] & 0x80) && p.payload.size() >= 5) {
+    // Long-header packet type of the datagram's first packet, numbered as its version says.
+    std::optional<quic::PacketType> type;
+    if (p.payload.size() >= 5 && (p.payload[0] & 0x80)) {
         const uint32_t version = (uint32_t(p.payload[1]) << 24) | (p.payload[2] << 16) |
                                  (p.payload[3] << 8) | p.payload[4];
-        int t = (p.payload[0] >> 4) & 0x03;
-        if (version == 0x6b3343cf) t = (t + 3) & 0x03;  // v2: Initial=1, 0-RTT=2, HS=3, Retry=0
-        type = t;
+        if (const quic::VersionParams* v = quic::find_version(version))
+            type = quic::long_packet_type(*v, p.payload[0]);
     }
-    constexpr int kInitial = 0, kHandshake = 2;
+    constexpr auto kInitial = quic::PacketType::Initial, kHandshake = quic::PacketType::Handshake;
 
     if (from_client) {
         if (f.client_hello == HelloState::Pending && f.quic) {
