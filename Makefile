@@ -19,9 +19,10 @@ CMAKE_FLAGS ?=
 DEPS_BUILD := build-essential cmake ninja-build pkg-config clang llvm lld libclang-rt-14-dev \
 	clang-format libpcap-dev libssl-dev libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libspdlog-dev libfmt-dev libyaml-cpp-dev libre2-dev libsystemd-dev nlohmann-json3-dev \
-	libgtest-dev libgmock-dev libbenchmark-dev
+	libgtest-dev libgmock-dev libbenchmark-dev \
+	libcurl4-openssl-dev
 DEPS_TEST := python3 tshark p0f tcpdump tcpreplay nginx openssl curl gnutls-bin \
-	iproute2 ethtool nodejs default-jdk-headless chromium
+	rsyslog rsyslog-gnutls iproute2 ethtool nodejs default-jdk-headless chromium
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 .PHONY: all deps configure test test-release test-sanitize demo bench install format \
