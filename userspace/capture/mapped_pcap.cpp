@@ -11,6 +11,8 @@
 
 #include <algorithm>
 
+#include "net/unique_fd.hpp"
+
 namespace sybilwatch::capture {
 
 namespace {
@@ -20,23 +22,16 @@ constexpr size_t kFileHeader = 24, kRecordHeader = 16;
 // libpcap refuses records larger than this whatever the snaplen says (pcap-common.h).
 constexpr uint32_t kMaxSnaplen = 262144;
 
-struct Fd {
-    int fd;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
 }  // namespace
 
 std::unique_ptr<MappedPcap> MappedPcap::open(const std::string& path) {
-    Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (f.fd < 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+    net::UniqueFd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (f.get() < 0) throw std::runtime_error(path + ": " + std::strerror(errno));
     struct stat st;
-    if (::fstat(f.fd, &st) != 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+    if (::fstat(f.get(), &st) != 0) throw std::runtime_error(path + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode) || st.st_size < static_cast<off_t>(kFileHeader)) return nullptr;
     uint8_t hdr[kFileHeader];
-    if (::pread(f.fd, hdr, sizeof hdr, 0) != static_cast<ssize_t>(sizeof hdr)) return nullptr;
+    if (::pread(f.get(), hdr, sizeof hdr, 0) != static_cast<ssize_t>(sizeof hdr)) return nullptr;
     uint32_t magic;
     std::memcpy(&magic, hdr, 4);
     const bool swapped = magic == __builtin_bswap32(kMicro) || magic == __builtin_bswap32(kNano);
@@ -44,7 +39,7 @@ std::unique_ptr<MappedPcap> MappedPcap::open(const std::string& path) {
     if (magic != kMicro && magic != kNano) return nullptr;  // pcapng or not a capture
 
     const auto size = static_cast<size_t>(st.st_size);
-    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, f.fd, 0);
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, f.get(), 0);
     if (map == MAP_FAILED) throw std::runtime_error(path + ": mmap: " + std::strerror(errno));
     ::madvise(map, size, MADV_SEQUENTIAL);
     auto m = std::make_unique<MappedPcap>(Key{}, path, static_cast<const uint8_t*>(map), size);

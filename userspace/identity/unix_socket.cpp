@@ -13,11 +13,6 @@
 
 namespace sybilwatch::identity {
 
-void Fd::reset(int fd) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-}
-
 namespace {
 
 [[noreturn]] void fail(const std::string& path, const std::string& what, int err) {

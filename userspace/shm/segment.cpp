@@ -30,11 +30,6 @@ std::string ring_path(std::string_view ring) {
     return "/dev/shm" + ring_shm_name(ring);
 }
 
-void Fd::reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-}
-
 Mapping::Mapping(int fd, size_t size, bool writable, bool populate, const std::string& what) {
     const int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
     const int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <utility>
 
+#include "net/unique_fd.hpp"
+
 namespace sybilwatch::shm {
 
 inline constexpr std::string_view kDefaultRing = "sybilwatch";
@@ -21,29 +23,7 @@ std::string ring_shm_name(std::string_view ring);
 // "/dev/shm/NAME-observations": for messages.
 std::string ring_path(std::string_view ring);
 
-// An owned file descriptor.
-class Fd {
-  public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd& operator=(Fd&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd_ = std::exchange(o.fd_, -1);
-        }
-        return *this;
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    int get() const { return fd_; }
-    explicit operator bool() const { return fd_ >= 0; }
-    void reset();
-
-  private:
-    int fd_ = -1;
-};
+using Fd = net::UniqueFd;
 
 // An owned mmap of a whole descriptor.
 class Mapping {
