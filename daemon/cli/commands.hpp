@@ -9,5 +9,7 @@ int fingerprint_command(int argc, char** argv);
 int capture_command(int argc, char** argv);
 int tail_command(int argc, char** argv);
 int top_command(int argc, char** argv);
+int rules_command(int argc, char** argv);
+int status_command(int argc, char** argv);
 
 }  // namespace sybilwatch::cli

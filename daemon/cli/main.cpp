@@ -16,6 +16,8 @@ void usage(FILE* out) {
         "  capture -i IF         the same for live connections (eBPF, or libpcap)\n"
         "  tail [-f]             observations from sybilwatchd's shared-memory ring\n"
         "  top                   busiest fingerprints, accounts and networks, live\n"
+        "  rules check PATH...   validate rule files and directories\n"
+        "  status                health and counters of the running sybilwatchd\n"
         "\n"
         "Run 'sybilwatch COMMAND --help' for a command's options.\n",
         out);
@@ -41,6 +43,8 @@ int main(int argc, char** argv) {
     if (cmd == "capture") return sybilwatch::cli::capture_command(argc - 1, argv + 1);
     if (cmd == "tail") return sybilwatch::cli::tail_command(argc - 1, argv + 1);
     if (cmd == "top") return sybilwatch::cli::top_command(argc - 1, argv + 1);
+    if (cmd == "rules") return sybilwatch::cli::rules_command(argc - 1, argv + 1);
+    if (cmd == "status") return sybilwatch::cli::status_command(argc - 1, argv + 1);
     std::fprintf(stderr, "sybilwatch: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 64;

@@ -80,6 +80,11 @@ struct MetricsSection {
     bool operator==(const MetricsSection&) const = default;
 };
 
+struct ControlSection {
+    std::string socket = "/run/sybilwatch/control.sock";  // "" = no control socket
+    bool operator==(const ControlSection&) const = default;
+};
+
 struct StateSection {
     std::string dir = "/var/lib/sybilwatch";
     int64_t save_interval_ns = 60'000'000'000;
@@ -98,6 +103,7 @@ struct DaemonConfig {
     RingSection ring;
     OutputSection output;
     MetricsSection metrics;
+    ControlSection control;
     StateSection state;
     LogSection log;
     bool operator==(const DaemonConfig&) const = default;

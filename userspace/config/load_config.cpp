@@ -248,6 +248,8 @@ const std::vector<Leaf>& leaves() {
          }},
         {"metrics.allow_non_loopback",
          [](const Value& v, DaemonConfig& c) { c.metrics.allow_non_loopback = v.boolean(); }},
+        {"control.socket",
+         [](const Value& v, DaemonConfig& c) { c.control.socket = v.path(kMaxSocketPath); }},
         {"state.dir",
          [](const Value& v, DaemonConfig& c) {
              std::string s = v.path(4095);
@@ -516,6 +518,8 @@ std::string dump_config(const DaemonConfig& c) {
       << "metrics:\n"
       << "  listen: " << quoted(c.metrics.listen) << "\n"
       << "  allow_non_loopback: " << b(c.metrics.allow_non_loopback) << "\n"
+      << "control:\n"
+      << "  socket: " << quoted(c.control.socket) << "\n"
       << "state:\n"
       << "  dir: " << quoted(c.state.dir) << "\n"
       << "  save_interval: " << format_duration(c.state.save_interval_ns) << "\n"

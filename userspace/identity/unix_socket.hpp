@@ -16,6 +16,7 @@ struct UnixSocketOptions {
     std::string path;
     mode_t mode = 0660;  // who may write records: the gateway's group, not everyone
     std::string group;   // group owning the socket file ("" = the daemon's)
+    std::string role = "attribution socket";  // names the socket in error messages
 };
 
 // Binds a non-blocking, close-on-exec Unix socket of `type` (SOCK_STREAM listens with a
