@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
     try {
         sybilwatch::service::Daemon daemon(opt);
         if (check_only) {
-            std::printf("%s: valid\n", opt.config_path.empty() ? "defaults" : opt.config_path.c_str());
+            std::printf("%s: valid\n",
+                        opt.config_path.empty() ? "defaults" : opt.config_path.c_str());
             return 0;
         }
         sybilwatch::ops::set_log_level(sybilwatch::config::to_string(daemon.config().log.level));

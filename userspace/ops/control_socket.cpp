@@ -37,12 +37,12 @@ ControlServer::ControlServer(const std::string& path, mode_t mode, Handler handl
       server_(
           bind_control(path, mode),
           [](std::string_view in) { return in.find('\n') != std::string_view::npos; },
-          [handler = std::move(handler)](std::string_view in) {
-              return handler(first_line(in));
-          },
+          [handler = std::move(handler)](std::string_view in) { return handler(first_line(in)); },
           RequestServerLimits{.max_request = 1024}) {}
 
-ControlServer::~ControlServer() { ::unlink(path_.c_str()); }
+ControlServer::~ControlServer() {
+    ::unlink(path_.c_str());
+}
 
 std::string control_request(const std::string& path, std::string_view command,
                             std::chrono::milliseconds timeout) {
@@ -58,8 +58,8 @@ std::string control_request(const std::string& path, std::string_view command,
         throw std::runtime_error(where + std::strerror(errno) +
                                  (errno == ENOENT || errno == ECONNREFUSED
                                       ? " (is sybilwatchd running?)"
-                                      : errno == EACCES ? " (run as root or in group sybilwatch)"
-                                                        : ""));
+                                  : errno == EACCES ? " (run as root or in group sybilwatch)"
+                                                    : ""));
     std::string req(command);
     req += '\n';
     if (::send(fd.get(), req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))

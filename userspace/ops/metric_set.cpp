@@ -14,7 +14,8 @@ void MetricSet::add(std::string_view name, std::string_view help, bool gauge, do
     m.help = help;
     m.gauge = gauge;
     m.value = value;
-    for (const auto& [k, v] : labels) m.labels.emplace_back(k, v);
+    for (const auto& [k, v] : labels)
+        m.labels.emplace_back(k, v);
     m_.push_back(std::move(m));
 }
 
@@ -37,7 +38,8 @@ const Metric* MetricSet::find(
         bool all = true;
         for (const auto& [k, v] : labels) {
             bool found = false;
-            for (const auto& [mk, mv] : m.labels) found = found || (mk == k && mv == v);
+            for (const auto& [mk, mv] : m.labels)
+                found = found || (mk == k && mv == v);
             all = all && found;
         }
         if (all) return &m;

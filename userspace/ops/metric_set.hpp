@@ -28,9 +28,9 @@ class MetricSet {
 
     const std::vector<Metric>& metrics() const { return m_; }
     // The first sample of `name` with these labels (all of them), or nullptr.
-    const Metric* find(std::string_view name,
-                       std::initializer_list<std::pair<std::string_view, std::string_view>>
-                           labels = {}) const;
+    const Metric* find(
+        std::string_view name,
+        std::initializer_list<std::pair<std::string_view, std::string_view>> labels = {}) const;
     void clear() { m_.clear(); }
 
     // Prometheus text format: samples of one name grouped under one HELP/TYPE.

@@ -79,16 +79,16 @@ std::string MetricsEndpoint::reply(std::string_view request, const Render& rende
     if (target != "/metrics") return response("404 Not Found", "text/plain", "try /metrics\n");
     if (method != "GET" && method != "HEAD")
         return response("405 Method Not Allowed", "text/plain", "GET /metrics\n");
-    std::string r =
-        response("200 OK", "text/plain; version=0.0.4; charset=utf-8", render());
+    std::string r = response("200 OK", "text/plain; version=0.0.4; charset=utf-8", render());
     if (method == "HEAD") r.resize(r.find("\r\n\r\n") + 4);
     return r;
 }
 
 MetricsEndpoint::MetricsEndpoint(const std::string& host, uint16_t port, Render render)
-    : server_(listen_tcp(host, port, port_), header_complete,
-              [render = std::move(render)](std::string_view req) { return reply(req, render); },
-              RequestServerLimits{},
-              response("431 Request Header Fields Too Large", "text/plain", "too large\n")) {}
+    : server_(
+          listen_tcp(host, port, port_), header_complete,
+          [render = std::move(render)](std::string_view req) { return reply(req, render); },
+          RequestServerLimits{},
+          response("431 Request Header Fields Too Large", "text/plain", "too large\n")) {}
 
 }  // namespace sybilwatch::ops

@@ -53,8 +53,7 @@ void PrometheusText::family(std::string_view name, std::string_view type, std::s
     out_ += '\n';
 }
 
-void PrometheusText::sample(std::string_view name, double value,
-                            std::span<const Label> labels) {
+void PrometheusText::sample(std::string_view name, double value, std::span<const Label> labels) {
     out_ += name;
     if (!labels.empty()) {
         out_ += '{';

@@ -34,7 +34,8 @@ void RequestServer::watch(const Client& c, bool for_write) {
 
 void RequestServer::accept_all() {
     for (;;) {
-        net::UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        net::UniqueFd fd(
+            ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd) return;  // EAGAIN, or a transient error (EMFILE, ECONNABORTED): try next poll
         if (clients_.size() >= limits_.max_clients) {
             ++stats_.refused;

@@ -24,15 +24,21 @@ void SystemdNotify::ready(std::string_view status) {
     last_ping_ = std::chrono::steady_clock::now();
 }
 
-void SystemdNotify::status(std::string_view text) { send("STATUS=" + std::string(text)); }
+void SystemdNotify::status(std::string_view text) {
+    send("STATUS=" + std::string(text));
+}
 
-void SystemdNotify::reloading() { send("RELOADING=1"); }
+void SystemdNotify::reloading() {
+    send("RELOADING=1");
+}
 
 void SystemdNotify::reloaded(std::string_view status) {
     send("READY=1\nSTATUS=" + std::string(status));
 }
 
-void SystemdNotify::stopping() { send("STOPPING=1\nSTATUS=stopping"); }
+void SystemdNotify::stopping() {
+    send("STOPPING=1\nSTATUS=stopping");
+}
 
 void SystemdNotify::watchdog_tick() {
     if (watchdog_.count() == 0) return;

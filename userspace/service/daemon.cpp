@@ -23,7 +23,9 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kPublishEvery = std::chrono::seconds(1);
 constexpr auto kStatusEvery = std::chrono::seconds(5);
 
-std::chrono::nanoseconds ns(int64_t v) { return std::chrono::nanoseconds(v); }
+std::chrono::nanoseconds ns(int64_t v) {
+    return std::chrono::nanoseconds(v);
+}
 
 // Sockets and files go under /run/sybilwatch and /var/lib/sybilwatch, which systemd creates
 // (RuntimeDirectory, StateDirectory); when run by hand, create them.
@@ -58,7 +60,9 @@ Daemon::Daemon(DaemonOptions opt) : opt_(std::move(opt)) {
 
 Daemon::~Daemon() = default;
 
-std::string Daemon::state_path() const { return cfg_.state.dir + "/state.bin"; }
+std::string Daemon::state_path() const {
+    return cfg_.state.dir + "/state.bin";
+}
 
 int Daemon::run(Downstream* downstream) {
     downstream_ = downstream;
@@ -77,8 +81,7 @@ int Daemon::run(Downstream* downstream) {
     spdlog::info("sybilwatchd {}: {}", SW_VERSION_STRING, pipeline_->capture_description());
     if (!replay) restore_state();
     ops_ = std::make_unique<OpsServer>(cfg_.metrics.listen, cfg_.control.socket);
-    if (ops_->metrics_port())
-        spdlog::info("metrics on http://{}/metrics", cfg_.metrics.listen);
+    if (ops_->metrics_port()) spdlog::info("metrics on http://{}/metrics", cfg_.metrics.listen);
     const auto now = Clock::now();
     next_save_ = now + ns(cfg_.state.save_interval_ns);
     next_publish_ = now;
@@ -139,10 +142,12 @@ void Daemon::reload() {
             cfg_ = next;
             cfg_.capture = running_capture;
             cfg_.fingerprints = running_fp;
-            for (const auto& r : restart_pending_) spdlog::warn("reload: {}", r);
+            for (const auto& r : restart_pending_)
+                spdlog::warn("reload: {}", r);
         }
         last_reload_error_.clear();
-        spdlog::info("reload: {} applied", opt_.config_path.empty() ? "defaults" : opt_.config_path);
+        spdlog::info("reload: {} applied",
+                     opt_.config_path.empty() ? "defaults" : opt_.config_path);
     } catch (const std::exception& e) {
         ++reload_failures_;
         last_reload_error_ = e.what();
@@ -220,9 +225,12 @@ void Daemon::publish() {
 std::string Daemon::status_json(const ops::MetricSet& m) const {
     nlohmann::ordered_json j;
     std::vector<std::string> problems;
-    if (!last_reload_error_.empty()) problems.push_back("last reload rejected: " + last_reload_error_);
-    if (!last_save_error_.empty()) problems.push_back("last state save failed: " + last_save_error_);
-    for (const auto& r : restart_pending_) problems.push_back("restart pending: " + r);
+    if (!last_reload_error_.empty())
+        problems.push_back("last reload rejected: " + last_reload_error_);
+    if (!last_save_error_.empty())
+        problems.push_back("last state save failed: " + last_save_error_);
+    for (const auto& r : restart_pending_)
+        problems.push_back("restart pending: " + r);
     j["health"] = problems.empty() ? "ok" : "degraded";
     j["problems"] = problems;
     j["version"] = SW_VERSION_STRING;

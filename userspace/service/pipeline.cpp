@@ -101,8 +101,8 @@ void Pipeline::open_capture() {
             }
         }
         if (!source_) {
-            source_ = std::make_unique<capture::PcapLive>(ifname, cfg_.capture.ports,
-                                                          cfg_.capture.ports);
+            source_ =
+                std::make_unique<capture::PcapLive>(ifname, cfg_.capture.ports, cfg_.capture.ports);
             source_kind_ = "pcap";
         }
         capture_desc_ = source_kind_ + " on " + ifname;
@@ -261,20 +261,19 @@ void Pipeline::collect(ops::MetricSet& m) {
     m.counter("sybilwatch_attribution_outcomes_total", "", j.late, {{"outcome", "late"}});
     m.counter("sybilwatch_attribution_outcomes_total", "", j.repeats, {{"outcome", "repeat"}});
     m.counter("sybilwatch_attribution_outcomes_total", "", j.conflicts, {{"outcome", "conflict"}});
-    m.counter("sybilwatch_attribution_outcomes_total", "", j.stale_records,
-              {{"outcome", "stale"}});
+    m.counter("sybilwatch_attribution_outcomes_total", "", j.stale_records, {{"outcome", "stale"}});
     m.counter("sybilwatch_attribution_outcomes_total", "", j.expired_records,
               {{"outcome", "expired"}});
     m.counter("sybilwatch_attribution_outcomes_total", "", j.evicted_records,
               {{"outcome", "evicted"}});
     m.counter("sybilwatch_unattributed_observations_total",
               "observations passed on without an account", j.unattributed);
-    m.gauge("sybilwatch_attribution_hit_ratio",
-            "share of observations that carried an account", joiner_.hit_rate());
+    m.gauge("sybilwatch_attribution_hit_ratio", "share of observations that carried an account",
+            joiner_.hit_rate());
     m.gauge("sybilwatch_attribution_pending_records", "records waiting for their connection",
             joiner_.pending_records());
-    m.gauge("sybilwatch_attribution_waiting_observations",
-            "connections waiting for their record", joiner_.waiting());
+    m.gauge("sybilwatch_attribution_waiting_observations", "connections waiting for their record",
+            joiner_.waiting());
     const auto& p = feed_.parse_stats();
     m.counter("sybilwatch_attribution_lines_total", "attribution lines read", p.accepted,
               {{"result", "accepted"}});

@@ -29,7 +29,9 @@ void install_signal_flags() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 
-bool stop_requested() { return g_stop != 0; }
+bool stop_requested() {
+    return g_stop != 0;
+}
 
 bool take_reload_request() {
     if (!g_reload) return false;
@@ -37,6 +39,8 @@ bool take_reload_request() {
     return true;
 }
 
-void request_stop() { g_stop = 1; }
+void request_stop() {
+    g_stop = 1;
+}
 
 }  // namespace sybilwatch::service

@@ -20,7 +20,8 @@ constexpr char kMagic[8] = {'S', 'W', 'S', 'T', 'A', 'T', 'E', '1'};
 
 template <typename T>
 void put(std::vector<uint8_t>& out, T v) {
-    for (size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    for (size_t i = 0; i < sizeof(T); ++i)
+        out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
 
 class Cursor {
@@ -30,7 +31,8 @@ class Cursor {
     T get(const char* what) {
         need(sizeof(T), what);
         T v = 0;
-        for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(T(b_[pos_ + i]) << (8 * i));
+        for (size_t i = 0; i < sizeof(T); ++i)
+            v |= static_cast<T>(T(b_[pos_ + i]) << (8 * i));
         pos_ += sizeof(T);
         return v;
     }
@@ -86,9 +88,8 @@ std::vector<Section> decode_state(std::span<const uint8_t> bytes) {
     if (bytes.size() < sizeof kMagic + 12 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
         throw StateError("not a sybilwatch state file");
     const auto body = bytes.first(bytes.size() - 4);
-    Cursor tail(bytes.subspan(bytes.size() - 4));
-    if (tail.get<uint32_t>("checksum") != crc(body))
-        throw StateError("state file damaged (checksum mismatch)");
+    // The structure is parsed (bounds-checked) before the checksum is compared, so that
+    // fuzzing reaches the parser; either way a damaged file is an error.
     Cursor c(body.subspan(sizeof kMagic));
     const uint32_t version = c.get<uint32_t>("header");
     if (version != kStateVersion)
@@ -107,6 +108,9 @@ std::vector<Section> decode_state(std::span<const uint8_t> bytes) {
         out.push_back(std::move(s));
     }
     if (c.left() != 0) throw StateError("state file has trailing bytes");
+    Cursor tail(bytes.subspan(bytes.size() - 4));
+    if (tail.get<uint32_t>("checksum") != crc(body))
+        throw StateError("state file damaged (checksum mismatch)");
     return out;
 }
 
