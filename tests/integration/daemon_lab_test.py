@@ -90,6 +90,13 @@ def main():
                 if any("READY=1" in m for m in messages):
                     fail("READY=1 before the TC hooks were attached")
         daemon.wait_ready()
+        # Loading needed CAP_BPF, CAP_PERFMON, ...; once attached only CAP_NET_ADMIN (bit 12,
+        # to detach at shutdown) stays effective and permitted.
+        with open("/proc/%d/status" % daemon.proc.pid) as f:
+            caps = dict(line.split(":\t") for line in f if line.startswith("Cap"))
+        for k in ("CapEff", "CapPrm"):
+            if int(caps[k], 16) != 1 << 12:
+                fail("%s after attach is %s, expected only CAP_NET_ADMIN" % (k, caps[k].strip()))
         # With WATCHDOG_USEC=2s the daemon pings every second.
         t_end = time.time() + 5
         while not any("WATCHDOG=1" in m for m in messages) and time.time() < t_end:
@@ -187,7 +194,7 @@ def main():
             if m.get(key) != want:
                 fail("metric %s = %r, expected %r" % (key, m.get(key), want))
         print("%s: PASS: %d connections attributed on the ring (%d seen by the mid-run reader), "
-              "READY after attach, watchdog pings, clean SIGTERM" % (NAME, len(expected), len(b)))
+              "READY after attach, capabilities dropped, watchdog pings, clean SIGTERM" % (NAME, len(expected), len(b)))
     return 0
 
 

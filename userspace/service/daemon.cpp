@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/load_config.hpp"
+#include "ops/capabilities.hpp"
 #include "ops/logging.hpp"
 #include "service/signal_flags.hpp"
 #include "state/state_file.hpp"
@@ -81,6 +82,7 @@ int Daemon::run(Downstream* downstream) {
     spdlog::info("sybilwatchd {}: {}", SW_VERSION_STRING, pipeline_->capture_description());
     if (!replay) restore_state();
     ops_ = std::make_unique<OpsServer>(cfg_.metrics.listen, cfg_.control.socket);
+    drop_capabilities();
     if (ops_->metrics_port()) spdlog::info("metrics on http://{}/metrics", cfg_.metrics.listen);
     const auto now = Clock::now();
     next_save_ = now + ns(cfg_.state.save_interval_ns);
@@ -117,6 +119,21 @@ int Daemon::run(Downstream* downstream) {
     ops_.reset();
     spdlog::info("stopped after {} observations", observations);
     return 0;
+}
+
+void Daemon::drop_capabilities() {
+    // The programs are attached and the sockets bound: what loading needed (CAP_BPF,
+    // CAP_PERFMON, CAP_SYS_ADMIN, CAP_NET_RAW, ...) goes. CAP_NET_ADMIN stays to remove the TC
+    // filters at shutdown.
+    try {
+        const auto before = ops::effective_capabilities();
+        const auto after = ops::keep_only_capabilities({"cap_net_admin"});
+        if (before.size() != after.size())
+            spdlog::info("dropped {} capabilities; keeping {}", before.size() - after.size(),
+                         after.empty() ? std::string("none") : after.front());
+    } catch (const std::exception& e) {
+        spdlog::warn("could not drop capabilities: {}", e.what());
+    }
 }
 
 void Daemon::reload() {

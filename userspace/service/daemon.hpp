@@ -54,6 +54,7 @@ class Daemon {
     const config::DaemonConfig& config() const { return cfg_; }
 
   private:
+    void drop_capabilities();
     void reload();
     void save_state();
     void restore_state();
