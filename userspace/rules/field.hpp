@@ -121,6 +121,10 @@ bool append_key_text(const EvalContext& ctx, std::span<const KeyItem> items, std
 std::string key_name(const KeyItem& item);
 std::string key_name(std::span<const KeyItem> items);
 
+// Parses "ja4" or "bucket(rtt_ms, 5)" (the width a positive number, the field numeric).
+// nullopt with the reason (and a did-you-mean for misspelt fields) on failure.
+std::optional<KeyItem> parse_key_item(std::string_view text, std::string& why);
+
 // Stable 64-bit hash of bytes (the same function key_hash uses).
 uint64_t hash_bytes(std::span<const uint8_t> bytes, uint64_t seed);
 
