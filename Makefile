@@ -5,13 +5,14 @@
 #                 fuzz targets' smoke runs
 #   make demo     fingerprint the reference captures
 #   make bench    benchmarks, side by side with tshark and p0f
-#   make install  install (PREFIX=/usr/local, DESTDIR=)
+#   make install  install (PREFIX=/usr/local, DESTDIR=, SYSCONFDIR=/etc; docs/install.md)
 
 BUILD      ?= build
 SAN_BUILD  ?= build-asan
 JOBS       ?= $(shell nproc)
 PREFIX     ?= /usr/local
 DESTDIR    ?=
+SYSCONFDIR ?= /etc
 FUZZ_SECONDS ?= 20
 CMAKE_FLAGS ?=
 
@@ -20,7 +21,7 @@ DEPS_BUILD := build-essential cmake ninja-build pkg-config clang llvm lld libcla
 	clang-format libpcap-dev libssl-dev libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libspdlog-dev libfmt-dev libyaml-cpp-dev libre2-dev libsystemd-dev nlohmann-json3-dev \
 	libgtest-dev libgmock-dev libbenchmark-dev \
-	libcurl4-openssl-dev
+	libcurl4-openssl-dev libcap-dev
 DEPS_TEST := python3 tshark p0f tcpdump tcpreplay nginx openssl curl gnutls-bin \
 	rsyslog rsyslog-gnutls iproute2 ethtool nodejs default-jdk-headless chromium
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
@@ -72,8 +73,23 @@ demo: all
 bench: all
 	bench/run.sh $(BUILD)
 
+# The configuration goes to $(SYSCONFDIR)/sybilwatch/sybilwatch.yaml, /etc by default whatever the
+# PREFIX: that is where the docs, the unit and operators look for it (SYSCONFDIR=/usr/local/etc
+# for the GNU layout). An existing, edited file is kept; the default goes beside it as .new.
+# Installed for real (no DESTDIR) as root on a systemd host, the sybilwatch user, its
+# directories and the unit are put in place at once; else the commands are printed.
 install: all
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_SYSCONFDIR=$(SYSCONFDIR) >/dev/null
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+	@set -e; lib=$(PREFIX)/lib; \
+	post="systemd-sysusers $$lib/sysusers.d/sybilwatch.conf; \
+	systemd-tmpfiles --create $$lib/tmpfiles.d/sybilwatch.conf; systemctl daemon-reload"; \
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -d /run/systemd/system ]; then \
+		echo "make install: $$post"; sh -c "$$post"; \
+	else \
+		echo "make install: on the target host, as root: $$post"; \
+	fi
+	@echo "make install: then: systemctl enable --now sybilwatchd (see docs/install.md)"
 
 format:
 	git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format -i

@@ -140,8 +140,8 @@ struct sw_flow {
     struct sw_dir_state dir[2]; /* indexed by enum sw_dir */
     __u32 client_isn;
     __u32 server_isn;
-    __u32 flags; /* SW_FLOW_* */
-    __u32 pad;
+    __u32 flags;      /* SW_FLOW_* */
+    __u32 touch_tick; /* low 32 bits of jiffies when last_ns was last moved (kernel only) */
 };
 
 struct sw_event_header {

@@ -62,6 +62,13 @@ struct IdentitySection {
     bool operator==(const IdentitySection&) const = default;
 };
 
+struct RulesSection {
+    std::vector<std::string> paths;  // rule files and directories; empty = the built-in pack
+    uint32_t max_accounts = 4'000'000;   // accounts the engine tracks at once
+    uint32_t finding_accounts = 10'000;  // accounts listed in one finding
+    bool operator==(const RulesSection&) const = default;
+};
+
 struct RingSection {
     std::string name = "sybilwatch";  // /dev/shm/NAME-observations
     uint32_t capacity = 1u << 14;     // records: a power of two in [2, 2^20]
@@ -100,6 +107,7 @@ struct DaemonConfig {
     CaptureSection capture;
     FingerprintsSection fingerprints;
     IdentitySection identity;
+    RulesSection rules;
     RingSection ring;
     OutputSection output;
     MetricsSection metrics;

@@ -220,6 +220,28 @@ const std::vector<Leaf>& leaves() {
          [](const Value& v, DaemonConfig& c) {
              c.identity.max_connections = static_cast<uint32_t>(v.integer(1, kMaxFlows));
          }},
+        {"rules.paths",
+         [](const Value& v, DaemonConfig& c) {
+             if (!v.node.IsSequence())
+                 v.fail("expected a list of rule files or directories, e.g. [/etc/sybilwatch/rules]");
+             std::vector<std::string> paths;
+             for (size_t i = 0; i < v.node.size(); ++i) {
+                 const YAML::Node item = v.node[i];
+                 const Value iv{v.loader, item, v.key + "[" + std::to_string(i) + "]", item.Mark()};
+                 std::string path = iv.path(4095);
+                 if (path.empty()) iv.fail("an empty path");
+                 paths.push_back(std::move(path));
+             }
+             c.rules.paths = std::move(paths);
+         }},
+        {"rules.max_accounts",
+         [](const Value& v, DaemonConfig& c) {
+             c.rules.max_accounts = static_cast<uint32_t>(v.integer(1, 1u << 26));
+         }},
+        {"rules.finding_accounts",
+         [](const Value& v, DaemonConfig& c) {
+             c.rules.finding_accounts = static_cast<uint32_t>(v.integer(1, 1'000'000));
+         }},
         {"ring.name",
          [](const Value& v, DaemonConfig& c) {
              std::string s = v.str();
@@ -509,6 +531,14 @@ std::string dump_config(const DaemonConfig& c) {
       << "    max_pending_records: " << c.identity.max_pending_records << "\n"
       << "    max_waiting: " << c.identity.max_waiting << "\n"
       << "    max_connections: " << c.identity.max_connections << "\n"
+      << "rules:\n"
+      << "  paths: [" << [&] {
+             std::string out;
+             for (const auto& p : c.rules.paths) out += (out.empty() ? "" : ", ") + quoted(p);
+             return out;
+         }() << "]\n"
+      << "  max_accounts: " << c.rules.max_accounts << "\n"
+      << "  finding_accounts: " << c.rules.finding_accounts << "\n"
       << "ring:\n"
       << "  name: " << quoted(c.ring.name) << "\n"
       << "  capacity: " << c.ring.capacity << "\n"
