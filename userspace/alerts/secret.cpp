@@ -5,13 +5,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
 namespace sybilwatch::alerts {
 
-Secret::Secret(Secret&& o) noexcept : value_(std::move(o.value_)) { wipe(o.value_); }
+Secret::Secret(Secret&& o) noexcept : value_(std::move(o.value_)) {
+    wipe(o.value_);
+}
 
 Secret& Secret::operator=(Secret&& o) noexcept {
     if (this != &o) {
@@ -31,7 +34,8 @@ void Secret::wipe(std::string& s) {
 namespace {
 
 void strip_trailing_newlines(std::string& s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+        s.pop_back();
 }
 
 bool read_secret_file(const std::string& path, std::string& value, std::string& error,
@@ -41,7 +45,7 @@ bool read_secret_file(const std::string& path, std::string& value, std::string& 
         error = "cannot open secret file " + path + ": " + std::strerror(errno);
         return false;
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
         error = "secret file " + path + " is not a regular file";

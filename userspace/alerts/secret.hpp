@@ -13,6 +13,9 @@ namespace sybilwatch::alerts {
 struct SecretSource {
     std::string file;
     std::string env;
+
+    static SecretSource from_file(std::string path) { return {std::move(path), {}}; }
+    static SecretSource from_env(std::string name) { return {{}, std::move(name)}; }
 };
 
 class Secret {
