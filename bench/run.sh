@@ -7,7 +7,8 @@
 # Knobs (environment): BENCH_CONNECTIONS (100000), BENCH_SEED (1), BENCH_WINDOW (1000 open at
 # once), BENCH_RUNS (3, best wall time kept), BENCH_CPU (0: every tool pinned to that core),
 # BENCH_TSHARK_LIMIT (300 s: above this projected time tshark runs on a 10,000-connection
-# prefix and is scaled), BENCH_DATA_DIR (BUILD_DIR/bench-data: generated captures, reused while
+# prefix and is scaled), BENCH_MEMORY_CONNECTIONS (1000000: open connections and accounts in
+# daemon_memory_bench), BENCH_DATA_DIR (BUILD_DIR/bench-data: generated captures, reused while
 # the generator and its parameters are unchanged), SW_SHARED_DIR (../shared: the reference
 # captures the hellos come from).
 #
@@ -322,11 +323,25 @@ shopt -s nullglob
 benches=("$BUILD"/bin/*_bench)
 if [ ${#benches[@]} -gt 0 ]; then
     for b in "${benches[@]}"; do
+        # Not a Google Benchmark: it has its own section below.
+        [ "$(basename "$b")" = daemon_memory_bench ] && continue
         echo
         echo "== $(basename "$b")"
         "${PIN[@]}" "$b" --benchmark_min_time=0.5 2>&1 | grep -v '^\*\*\*WARNING\*\*\*' ||
             FAILED+=("$(basename "$b")")
     done
+fi
+
+# ------------------------------------------------------------------ daemon memory
+
+# RSS of the fingerprint engine and the identity joiner with 1 million open connections and
+# 1 million pending attribution records (target: under 1 GiB); see docs/benchmarks.md.
+if [ -x "$BUILD/bin/daemon_memory_bench" ]; then
+    echo
+    echo "== daemon_memory_bench (BENCH_MEMORY_CONNECTIONS=${BENCH_MEMORY_CONNECTIONS:-1000000})"
+    "${PIN[@]}" "$BUILD/bin/daemon_memory_bench" \
+        --connections "${BENCH_MEMORY_CONNECTIONS:-1000000}" ||
+        FAILED+=("daemon_memory_bench")
 fi
 
 echo

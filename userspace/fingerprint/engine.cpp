@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "fingerprint/hello_facts.hpp"
 #include "fingerprint/hello_fingerprints.hpp"
 #include "fingerprint/tcp_sig.hpp"
 #include "foxio/ja4l.hpp"
@@ -27,8 +28,9 @@ constexpr uint8_t kMaxPreambleSegments = 8;
 // Expiry is checked at most this often (event time): the LRU head makes each check O(expired).
 constexpr int64_t kExpiryStepNs = 1'000'000'000;
 
-bool is_client(const Flow& f, const net::Packet& p) {
-    return p.src == f.client && p.src_port == f.client_port;
+// Whether the packet was sent from side `a` of its flow key (the client's side is kept as such).
+bool from_a(const net::FlowKey& k, const net::Packet& p) {
+    return p.src == k.a && p.src_port == k.a_port;
 }
 
 // A TLS handshake record carrying a ClientHello (1) or ServerHello (2) starts this payload.
@@ -48,6 +50,7 @@ Engine::Engine(const EngineConfig& cfg, ObservationSink& sink)
       sink_(sink),
       flows_(cfg.max_flows),
       pool_(cfg.reassembly_bytes, cfg.reassembly_buffers),
+      handshakes_(std::min(cfg.max_handshakes, cfg.max_flows)),
       scratch_(cfg.reassembly_bytes) {}
 
 void Engine::on_frame(net::LinkType link, int64_t ts_ns, std::span<const uint8_t> frame,
@@ -105,11 +108,16 @@ uint32_t Engine::new_flow(const net::FlowKey& key, const net::Packet& p) {
         ++stats_.flows_evicted;
         finish(flows_.oldest(), EndReason::Evicted);
     }
+    if (handshakes_.full()) {
+        ++stats_.flows_evicted;
+        ++stats_.handshakes_evicted;
+        finish(handshakes_.flow_of(handshakes_.oldest()), EndReason::Evicted);
+    }
     const uint32_t s = flows_.insert(key);
     Flow& f = flows_.at(s);
-    f.reset();
-    f.first_ns = f.last_ns = p.ts_ns;
-    f.obs.ts_ns = p.ts_ns;
+    f = Flow{};
+    f.first_ns = f.last_ns = f.ts_ns = p.ts_ns;
+    f.handshake = handshakes_.acquire(s);
     ++stats_.flows;
     return s;
 }
@@ -123,7 +131,7 @@ void Engine::on_tcp(const net::Packet& p) {
     if (s != net::FlowTable<Flow>::kNone && syn) {
         Flow& old = flows_.at(s);
         // A new SYN on a used 4-tuple is a new connection; a retransmitted SYN is not.
-        const bool retransmit = old.obs.syn_seen && old.syn_seq == p.seq && !old.data_seen;
+        const bool retransmit = old.syn_seen && old.syn_seq == p.seq && !old.data_seen;
         if (!retransmit) {
             finish(s, old.client_fin || old.server_fin ? EndReason::Fin : EndReason::Idle);
             s = net::FlowTable<Flow>::kNone;
@@ -138,34 +146,31 @@ void Engine::on_tcp(const net::Packet& p) {
     }
     Flow& f = flows_.at(s);
     f.last_ns = p.ts_ns;
+    const bool src_is_a = from_a(key, p);
 
     if (!f.roles_known) {
         if (syn) {
-            f.client = p.src, f.client_port = p.src_port, f.roles_known = true;
+            f.client_is_a = src_is_a, f.client_set = f.roles_known = true;
         } else if (synack) {
-            f.client = p.dst, f.client_port = p.dst_port, f.roles_known = true;
-        } else if (f.client.family == 0) {
+            f.client_is_a = !src_is_a, f.client_set = f.roles_known = true;
+        } else if (!f.client_set) {
             // Mid-stream: a hello names the roles; otherwise assume the higher port is the
             // client's ephemeral one until a hello says otherwise.
             const bool src_client = starts_hello(p.payload, 1) ||
                                     (!starts_hello(p.payload, 2) && p.src_port > p.dst_port);
-            f.client = src_client ? p.src : p.dst;
-            f.client_port = src_client ? p.src_port : p.dst_port;
+            f.client_is_a = src_client == src_is_a, f.client_set = true;
         }
-        Observation& o = f.obs;
-        const bool c = is_client(f, p);
-        o.src = c ? p.src : p.dst, o.src_port = c ? p.src_port : p.dst_port;
-        o.dst = c ? p.dst : p.src, o.dst_port = c ? p.dst_port : p.src_port;
-        o.transport = Transport::Tcp;
+        f.transport = Transport::Tcp;
     }
-    const bool from_client = is_client(f, p);
+    const bool from_client = src_is_a == f.client_is_a;
 
     tcp_timing(f, from_client, p);
     if (p.payload_len > 0) {
         f.data_seen = true;
         if (cfg_.cadence_from_packets) update_cadence(f, from_client, p);
-        if ((from_client ? f.client_hello : f.server_hello) == HelloState::Pending)
-            feed_hello(f, from_client, p);
+        Handshake* h = handshake_of(f);
+        if (h && (from_client ? h->client_hello : h->server_hello) == HelloState::Pending)
+            feed_hello(*h, from_client, p);
     }
     if (p.has(RST)) {
         finish(s, EndReason::Rst);
@@ -176,42 +181,47 @@ void Engine::on_tcp(const net::Packet& p) {
         finish(s, EndReason::Fin);
         return;
     }
-    maybe_emit_handshake(f);
+    after_packet(s);
 }
 
 void Engine::tcp_timing(Flow& f, bool from_client, const net::Packet& p) {
-    Observation& o = f.obs;
     const bool syn = p.has(SYN) && !p.has(ACK);
     const bool synack = p.has(SYN) && p.has(ACK);
-    if (syn && from_client && !o.syn_seen) {
-        o.syn_seen = true;
-        o.syn_ns = p.ts_ns;
-        o.ts_ns = p.ts_ns;
-        o.client_ttl = p.ttl;
+    // A SYN always finds its flow new, so in its handshake; a SYN-ACK after both hellos (a
+    // reordered capture) still gives its timing, but its JA4TS has no state left to go to.
+    Handshake* h = handshake_of(f);
+    if (syn && from_client && !f.syn_seen) {
+        f.syn_seen = true;
+        f.syn_ns = p.ts_ns;
+        f.ts_ns = p.ts_ns;
+        f.client_ttl = p.ttl;
         f.syn_seq = p.seq;
-        const net::TcpOptions opts = net::parse_tcp_options(p.tcp_options);
-        f.syn_mss = opts.mss > 0 ? static_cast<uint16_t>(opts.mss) : 0;
-        tcp_sig(p, opts, 0, o.tcp_sig);
-        if (cfg_.foxio) foxio::ja4t(p, opts, o.ja4t);
-        f.client_stream.start(p.seq + 1);
-    } else if (synack && !from_client && o.synack_ns == 0) {
-        o.synack_ns = p.ts_ns;
-        o.server_ttl = p.ttl;
-        if (cfg_.foxio) foxio::ja4t(p, net::parse_tcp_options(p.tcp_options), o.ja4ts);
-        f.server_stream.start(p.seq + 1);
-        if (cfg_.foxio && o.syn_ns) foxio::ja4l(o.syn_ns, o.synack_ns, o.server_ttl, o.ja4l_s);
-    } else if (from_client && p.has(ACK) && !p.has(SYN) && o.synack_ns && o.ack_ns == 0) {
-        o.ack_ns = p.ts_ns;
-        if (o.syn_ns) o.rtt_us = (o.ack_ns - o.syn_ns) / 1000;
-        if (cfg_.foxio && o.client_ttl) foxio::ja4l(o.synack_ns, o.ack_ns, o.client_ttl, o.ja4l_c);
+        if (h) {
+            const net::TcpOptions opts = net::parse_tcp_options(p.tcp_options);
+            tcp_sig(p, opts, 0, h->facts.tcp_sig);
+            if (cfg_.foxio) foxio::ja4t(p, opts, h->facts.ja4t);
+            h->client_stream.start(p.seq + 1);
+        }
+    } else if (synack && !from_client && f.synack_ns == 0) {
+        f.synack_ns = p.ts_ns;
+        f.server_ttl = p.ttl;
+        if (h) {
+            if (cfg_.foxio) foxio::ja4t(p, net::parse_tcp_options(p.tcp_options), h->facts.ja4ts);
+            h->server_stream.start(p.seq + 1);
+        }
+        if (cfg_.foxio && f.syn_ns) foxio::ja4l(f.syn_ns, f.synack_ns, f.server_ttl, f.ja4l_s);
+    } else if (from_client && p.has(ACK) && !p.has(SYN) && f.synack_ns && f.ack_ns == 0) {
+        f.ack_ns = p.ts_ns;
+        if (f.syn_ns) f.rtt_us = (f.ack_ns - f.syn_ns) / 1000;
+        if (cfg_.foxio && f.client_ttl) foxio::ja4l(f.synack_ns, f.ack_ns, f.client_ttl, f.ja4l_c);
     }
 }
 
-void Engine::feed_hello(Flow& f, bool from_client, const net::Packet& p) {
-    HelloState& state = from_client ? f.client_hello : f.server_hello;
-    net::StreamReassembler& stream = from_client ? f.client_stream : f.server_stream;
+void Engine::feed_hello(Handshake& h, bool from_client, const net::Packet& p) {
+    HelloState& state = from_client ? h.client_hello : h.server_hello;
+    net::StreamReassembler& stream = from_client ? h.client_stream : h.server_stream;
     const uint8_t type = from_client ? 1 : 2;
-    uint8_t& preamble = from_client ? f.client_preamble : f.server_preamble;
+    uint8_t& preamble = from_client ? h.client_preamble : h.server_preamble;
     if (preamble > 0) {
         // Past a plaintext preamble, TLS starts with a segment that begins a hello record.
         if (!starts_hello(p.payload, type)) {
@@ -249,7 +259,7 @@ void Engine::feed_hello(Flow& f, bool from_client, const net::Packet& p) {
     std::span<const uint8_t> msg;
     switch (tls::extract_handshake(bytes, type, scratch_, msg)) {
         case tls::Extract::Complete:
-            parsed_hello(f, from_client, msg, 't', false);
+            parsed_hello(h, from_client, msg, 't', false);
             stream.reset();
             return;
         case tls::Extract::NotTls:
@@ -279,15 +289,15 @@ void Engine::feed_hello(Flow& f, bool from_client, const net::Packet& p) {
     }
 }
 
-void Engine::parsed_hello(Flow& f, bool from_client, std::span<const uint8_t> msg, char transport,
-                          bool dtls) {
-    HelloState& state = from_client ? f.client_hello : f.server_hello;
+void Engine::parsed_hello(Handshake& h, bool from_client, std::span<const uint8_t> msg,
+                          char transport, bool dtls) {
+    HelloState& state = from_client ? h.client_hello : h.server_hello;
     bool ok;
     if (from_client) {
-        ok = client_hello_fingerprints(msg, transport, dtls, cfg_.raw, f.obs);
+        ok = client_hello_fingerprints(msg, transport, dtls, cfg_.raw, h.facts);
         if (ok) ++stats_.client_hellos;
     } else {
-        ok = server_hello_fingerprints(msg, transport, cfg_.foxio, cfg_.raw, f.obs);
+        ok = server_hello_fingerprints(msg, transport, cfg_.foxio, cfg_.raw, h.facts);
         if (ok) ++stats_.server_hellos;
     }
     if (!ok) ++stats_.hello_errors;
@@ -295,7 +305,7 @@ void Engine::parsed_hello(Flow& f, bool from_client, std::span<const uint8_t> ms
 }
 
 void Engine::update_cadence(Flow& f, bool from_client, const net::Packet& p) {
-    Cadence& c = f.obs.cadence;
+    Cadence& c = f.cadence;
     const uint8_t dir = from_client ? 1 : 2;
     if (from_client)
         c.client_bytes += p.payload_len;
@@ -331,36 +341,35 @@ void Engine::on_udp(const net::Packet& p) {
         if (!quic && !starts_dtls_client_hello(p.payload)) return;
         s = new_flow(key, p);
         Flow& f = flows_.at(s);
-        f.client = p.src, f.client_port = p.src_port, f.roles_known = true;
-        Observation& o = f.obs;
-        o.src = p.src, o.src_port = p.src_port, o.dst = p.dst, o.dst_port = p.dst_port;
-        o.transport = quic ? Transport::Quic : Transport::Dtls;
-        o.client_ttl = p.ttl;
-        o.syn_ns = p.ts_ns;  // the client's first datagram plays the SYN's part in timing
-        if (quic) f.quic = std::make_unique<quic::InitialDecoder>();
+        f.client_is_a = from_a(key, p), f.client_set = f.roles_known = true;
+        f.transport = quic ? Transport::Quic : Transport::Dtls;
+        f.client_ttl = p.ttl;
+        f.syn_ns = p.ts_ns;  // the client's first datagram plays the SYN's part in timing
+        if (quic) handshakes_.at(f.handshake).quic = std::make_unique<quic::InitialDecoder>();
     } else {
         flows_.touch(s);
     }
     Flow& f = flows_.at(s);
     f.last_ns = p.ts_ns;
-    const bool from_client = is_client(f, p);
+    const bool from_client = from_a(key, p) == f.client_is_a;
     if (p.payload_len > 0 && cfg_.cadence_from_packets) update_cadence(f, from_client, p);
 
-    if (f.obs.transport == Transport::Quic) {
+    Handshake* h = handshake_of(f);
+    if (f.transport == Transport::Quic) {
         quic_packet(f, from_client, p);
-    } else if (from_client && f.client_hello == HelloState::Pending) {
+    } else if (h && from_client && h->client_hello == HelloState::Pending) {
         std::span<const uint8_t> msg;
         if (tls::extract_dtls_client_hello(p.payload, scratch_, msg) == tls::Extract::Complete)
-            parsed_hello(f, true, msg, 'd', true);
+            parsed_hello(*h, true, msg, 'd', true);
         // DTLS servers answer with HelloVerifyRequest or ServerHello; JA4S for DTLS is not
         // defined, so the flow is complete with the client's hello.
-        f.server_hello = HelloState::NotTls;
+        h->server_hello = HelloState::NotTls;
     }
-    maybe_emit_handshake(f);
+    after_packet(s);
 }
 
 void Engine::quic_packet(Flow& f, bool from_client, const net::Packet& p) {
-    Observation& o = f.obs;
+    Handshake* h = handshake_of(f);
     // Long-header packet type of the datagram's first packet, numbered as its version says.
     std::optional<quic::PacketType> type;
     if (p.payload.size() >= 5 && (p.payload[0] & 0x80)) {
@@ -372,15 +381,15 @@ void Engine::quic_packet(Flow& f, bool from_client, const net::Packet& p) {
     constexpr auto kInitial = quic::PacketType::Initial, kHandshake = quic::PacketType::Handshake;
 
     if (from_client) {
-        if (f.client_hello == HelloState::Pending && f.quic) {
-            switch (f.quic->feed_client(p.payload)) {
+        if (h && h->client_hello == HelloState::Pending && h->quic) {
+            switch (h->quic->feed_client(p.payload)) {
                 case quic::Status::Complete:
-                    parsed_hello(f, true, f.quic->client_hello(), 'q', false);
+                    parsed_hello(*h, true, h->quic->client_hello(), 'q', false);
                     break;
                 case quic::Status::NotQuic:
                 case quic::Status::Failed:
                     ++stats_.quic_failures;
-                    f.client_hello = HelloState::Failed;
+                    h->client_hello = HelloState::Failed;
                     break;
                 case quic::Status::NeedMore:
                     break;
@@ -388,73 +397,120 @@ void Engine::quic_packet(Flow& f, bool from_client, const net::Packet& p) {
         }
         if (type == kHandshake && f.quic_server_handshake_ns && !f.quic_client_handshake_seen) {
             f.quic_client_handshake_seen = true;
-            o.ack_ns = p.ts_ns;
+            f.ack_ns = p.ts_ns;
             if (cfg_.foxio)
-                foxio::ja4l(f.quic_server_handshake_ns, p.ts_ns, o.client_ttl, o.ja4l_c);
+                foxio::ja4l(f.quic_server_handshake_ns, p.ts_ns, f.client_ttl, f.ja4l_c);
         }
     } else {
-        if (type == kInitial && o.synack_ns == 0) {
-            o.synack_ns = p.ts_ns;
-            o.server_ttl = p.ttl;
-            o.rtt_us = (o.synack_ns - o.syn_ns) / 1000;
-            if (cfg_.foxio) foxio::ja4l(o.syn_ns, o.synack_ns, o.server_ttl, o.ja4l_s);
+        if (type == kInitial && f.synack_ns == 0) {
+            f.synack_ns = p.ts_ns;
+            f.server_ttl = p.ttl;
+            f.rtt_us = (f.synack_ns - f.syn_ns) / 1000;
+            if (cfg_.foxio) foxio::ja4l(f.syn_ns, f.synack_ns, f.server_ttl, f.ja4l_s);
         }
         // The last server Handshake packet before the client's first one is JA4L's "C".
         if (type == kHandshake && !f.quic_client_handshake_seen)
             f.quic_server_handshake_ns = p.ts_ns;
-        if (f.server_hello == HelloState::Pending && f.quic) {
-            switch (f.quic->feed_server(p.payload)) {
+        if (h && h->server_hello == HelloState::Pending && h->quic) {
+            switch (h->quic->feed_server(p.payload)) {
                 case quic::Status::Complete:
-                    parsed_hello(f, false, f.quic->server_hello(), 'q', false);
+                    parsed_hello(*h, false, h->quic->server_hello(), 'q', false);
                     break;
                 case quic::Status::NotQuic:
                 case quic::Status::Failed:
-                    f.server_hello = HelloState::Failed;
+                    h->server_hello = HelloState::Failed;
                     break;
                 case quic::Status::NeedMore:
                     break;
             }
         }
     }
-    if (f.handshake_done() && f.quic_client_handshake_seen) f.quic.reset();
+    // Both hellos settled: the decoder goes with the rest of the handshake state (after_packet);
+    // JA4L-C needs only the packet types, read above without it.
 }
 
-void Engine::maybe_emit_handshake(Flow& f) {
-    if (cfg_.emit != EmitAt::Handshake || f.emitted || !f.handshake_done()) return;
-    // Wait for the client's handshake ACK too, so JA4L-C is part of the first report.
-    if (f.obs.transport == Transport::Tcp && f.obs.synack_ns && !f.obs.ack_ns) return;
-    if (f.obs.transport == Transport::Quic && !f.quic_client_handshake_seen) return;
-    emit(f);
+void Engine::after_packet(uint32_t s) {
+    Flow& f = flows_.at(s);
+    const Handshake* h = handshake_of(f);
+    const bool done = !h || h->done();
+    if (cfg_.emit == EmitAt::Handshake && !f.emitted && done) {
+        // Wait for the client's handshake ACK too, so JA4L-C is part of the first report.
+        const bool ack_pending = f.transport == Transport::Tcp && f.synack_ns && !f.ack_ns;
+        const bool quic_pending = f.transport == Transport::Quic && !f.quic_client_handshake_seen;
+        if (!ack_pending && !quic_pending) emit(s, EndReason::Open);
+    }
+    if (h && done) settle(s);
 }
 
-void Engine::emit(Flow& f) {
-    Observation& o = f.obs;
+void Engine::settle(uint32_t s) {
+    Flow& f = flows_.at(s);
+    const Handshake& h = handshakes_.at(f.handshake);
+    // A flow already reported (handshake mode) needs its facts no more.
+    if (!f.emitted) {
+        if (pack_stack_facts(h.facts, packed_)) f.stack_facts = facts_.acquire(packed_);
+        if (pack_order_shape(h.facts, packed_)) f.order_shape = facts_.acquire(packed_);
+        if (pack_order_facts(h.facts, packed_)) f.order_facts = facts_.acquire(packed_);
+    }
+    handshakes_.release(f.handshake);
+    f.handshake = Flow::kNone;
+}
+
+void Engine::emit(uint32_t s, EndReason why) {
+    Flow& f = flows_.at(s);
+    Observation* o;
+    if (Handshake* h = handshake_of(f)) {
+        o = &h->facts;
+    } else {
+        o = &out_;
+        unpack_stack_facts(f.stack_facts == Flow::kNone ? "" : facts_.get(f.stack_facts), out_);
+        unpack_order_facts(f.order_shape == Flow::kNone ? "" : facts_.get(f.order_shape),
+                           f.order_facts == Flow::kNone ? "" : facts_.get(f.order_facts), out_);
+    }
     // A connection we know nothing about (mid-stream, no hello, no SYN) is not reported.
-    if (!o.syn_seen && !o.client_hello_seen && !o.server_hello_seen &&
-        o.transport == Transport::Tcp)
+    if (!f.syn_seen && !o->client_hello_seen && !o->server_hello_seen &&
+        f.transport == Transport::Tcp)
         return;
+    // The connection's own fields, over the handshake's.
+    const net::FlowKey& k = flows_.key(s);
+    o->ts_ns = f.ts_ns;
+    o->transport = f.transport;
+    o->src = f.client_is_a ? k.a : k.b;
+    o->src_port = f.client_is_a ? k.a_port : k.b_port;
+    o->dst = f.client_is_a ? k.b : k.a;
+    o->dst_port = f.client_is_a ? k.b_port : k.a_port;
+    o->ja4l_c = f.ja4l_c;
+    o->ja4l_s = f.ja4l_s;
+    o->syn_ns = f.syn_ns;
+    o->synack_ns = f.synack_ns;
+    o->ack_ns = f.ack_ns;
+    o->client_ttl = f.client_ttl;
+    o->server_ttl = f.server_ttl;
+    o->rtt_us = f.rtt_us;
+    o->cadence = f.cadence;
+    o->end = why;
+    o->syn_seen = f.syn_seen;
     f.emitted = true;
     ++stats_.observations;
-    sink_.on_observation(o);
+    sink_.on_observation(*o);
 }
 
 void Engine::finish(uint32_t s, EndReason why) {
     Flow& f = flows_.at(s);
-    Observation& o = f.obs;
     // Close the last request burst so the cadence summary is complete.
     if (f.burst_dir == 1) {
-        Cadence& c = o.cadence;
+        Cadence& c = f.cadence;
         c.max_request_bytes = std::max(c.max_request_bytes, f.burst_bytes);
         if (c.requests == 1 || f.burst_bytes < c.min_request_bytes)
             c.min_request_bytes = f.burst_bytes;
         f.burst_dir = 0;
     }
-    if (cfg_.cadence_from_packets) o.cadence.duration_us = (f.last_ns - f.first_ns) / 1000;
-    o.end = why;
-    if (!f.emitted) emit(f);
-    f.client_stream.reset();
-    f.server_stream.reset();
-    f.quic.reset();
+    if (cfg_.cadence_from_packets) f.cadence.duration_us = (f.last_ns - f.first_ns) / 1000;
+    if (!f.emitted) emit(s, why);
+    if (f.handshake != Flow::kNone) handshakes_.release(f.handshake);
+    if (f.stack_facts != Flow::kNone) facts_.release(f.stack_facts);
+    if (f.order_shape != Flow::kNone) facts_.release(f.order_shape);
+    if (f.order_facts != Flow::kNone) facts_.release(f.order_facts);
+    f.handshake = f.stack_facts = f.order_shape = f.order_facts = Flow::kNone;
     flows_.erase(s);
 }
 
@@ -463,7 +519,7 @@ bool Engine::end_flow(const net::FlowKey& key, EndReason why, const Cadence* cad
     if (s == net::FlowTable<Flow>::kNone) return false;
     Flow& f = flows_.at(s);
     if (cadence) {
-        f.obs.cadence = *cadence;
+        f.cadence = *cadence;
         f.burst_dir = 0;  // the kernel's summary is complete: nothing of ours to close
     }
     finish(s, why);
@@ -473,8 +529,7 @@ bool Engine::end_flow(const net::FlowKey& key, EndReason why, const Cadence* cad
 void Engine::expire(int64_t now_ns) {
     for (uint32_t s = flows_.oldest(); s != net::FlowTable<Flow>::kNone; s = flows_.oldest()) {
         const Flow& f = flows_.at(s);
-        const int64_t idle =
-            f.obs.transport == Transport::Tcp ? cfg_.tcp_idle_ns : cfg_.udp_idle_ns;
+        const int64_t idle = f.transport == Transport::Tcp ? cfg_.tcp_idle_ns : cfg_.udp_idle_ns;
         // The LRU head is the least recently active flow. A TCP head still within its longer
         // timeout may hold back idle UDP flows behind it until it expires: bounded, acceptable.
         if (now_ns - f.last_ns < idle) break;

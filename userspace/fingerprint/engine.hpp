@@ -6,7 +6,11 @@
 #include <cstdint>
 #include <span>
 
+#include <string>
+
+#include "fingerprint/facts_table.hpp"
 #include "fingerprint/flow.hpp"
+#include "fingerprint/handshake.hpp"
 #include "fingerprint/observation.hpp"
 #include "net/buffer_pool.hpp"
 #include "net/flow_table.hpp"
@@ -27,6 +31,10 @@ enum class EmitAt : uint8_t {
 
 struct EngineConfig {
     uint32_t max_flows = 65536;
+    // Connections in their handshake at once (each ~2.3 KB of working state, so 75 MB at most);
+    // when all are taken the oldest handshake ends early (end: evicted). Open connections past
+    // their handshake cost ~300 bytes each.
+    uint32_t max_handshakes = 32768;
     uint32_t reassembly_buffers = 4096;     // 16 KiB each: 64 MiB at most in total
     uint32_t reassembly_bytes = 16 * 1024;  // per direction: the largest hello we reassemble
     int64_t tcp_idle_ns = 300'000'000'000;  // 5 min without a packet ends a TCP flow
@@ -43,10 +51,11 @@ struct EngineStats {
     uint64_t packets = 0;
     uint64_t decode_errors = 0;  // truncated or malformed headers
     uint64_t not_ip = 0;
-    uint64_t unsupported = 0;    // other IP protocols, fragments
-    uint64_t flows = 0;          // connections created
-    uint64_t flows_evicted = 0;  // table full: oldest flow ended early
-    uint64_t flows_expired = 0;  // idle timeout
+    uint64_t unsupported = 0;         // other IP protocols, fragments
+    uint64_t flows = 0;               // connections created
+    uint64_t flows_evicted = 0;       // table full: oldest flow ended early
+    uint64_t handshakes_evicted = 0;  // ... of which: handshake table full, oldest handshake
+    uint64_t flows_expired = 0;       // idle timeout
     uint64_t observations = 0;
     uint64_t client_hellos = 0;
     uint64_t server_hellos = 0;
@@ -79,16 +88,28 @@ class Engine {
 
     const EngineStats& stats() const { return stats_; }
     uint32_t open_flows() const { return flows_.size(); }
+    // Open flows still in their handshake (holding working state), and distinct interned facts.
+    uint32_t handshaking_flows() const { return handshakes_.size(); }
+    uint32_t interned_facts() const { return facts_.size(); }
+    size_t facts_memory_bytes() const { return facts_.memory_bytes(); }
 
   private:
     void on_tcp(const net::Packet& p);
     void on_udp(const net::Packet& p);
     uint32_t new_flow(const net::FlowKey& key, const net::Packet& p);
     void finish(uint32_t slot, EndReason why);
-    void emit(Flow& f);
-    void maybe_emit_handshake(Flow& f);
-    void feed_hello(Flow& f, bool from_client, const net::Packet& p);
-    void parsed_hello(Flow& f, bool from_client, std::span<const uint8_t> msg, char transport,
+    void emit(uint32_t slot, EndReason why);
+    void after_packet(uint32_t slot);
+    void settle(uint32_t slot);
+    Handshake* handshake_of(const Flow& f) {
+        return f.handshake == Flow::kNone ? nullptr : &handshakes_.at(f.handshake);
+    }
+    bool handshake_done(const Flow& f) {
+        const Handshake* h = handshake_of(f);
+        return !h || h->done();
+    }
+    void feed_hello(Handshake& h, bool from_client, const net::Packet& p);
+    void parsed_hello(Handshake& h, bool from_client, std::span<const uint8_t> msg, char transport,
                       bool dtls);
     void update_cadence(Flow& f, bool from_client, const net::Packet& p);
     void tcp_timing(Flow& f, bool from_client, const net::Packet& p);
@@ -97,7 +118,12 @@ class Engine {
     EngineConfig cfg_;
     ObservationSink& sink_;
     net::FlowTable<Flow> flows_;
+    // Before the handshakes: their reassembly buffers go back to it when they are destroyed.
     net::BufferPool pool_;
+    HandshakePool handshakes_;
+    FactsTable facts_;
+    std::string packed_;            // facts are packed here before interning
+    Observation out_;               // a settled flow's Observation is rebuilt here to be emitted
     std::vector<uint8_t> scratch_;  // hello spread over several records is joined here
     std::string ja4s_raw_tmp_;
     EngineStats stats_;

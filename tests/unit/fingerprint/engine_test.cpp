@@ -385,5 +385,87 @@ TEST_F(EngineTest, KernelFlowEndCarriesTheCadence) {
     EXPECT_EQ(sink.seen[0].ja4.view(), want["ja4"]);
 }
 
+// Past its handshake an open connection keeps no working state; the facts its hellos gave are
+// stored once for all connections that share them, and its Observation is rebuilt unchanged
+// when it ends.
+TEST_F(EngineTest, OpenConnectionsPastTheirHandshakeShareTheirFacts) {
+    Engine e(cfg, sink);
+    Feeder feed(e);
+    for (uint16_t i = 0; i < 3; ++i) {
+        Conn c;
+        c.cport = static_cast<uint16_t>(41000 + i);
+        feed(c.frame(true, SYN, c.cisn, 0, {}, kSynOpts));
+        feed(c.frame(false, SYN | ACK, c.sisn, c.cisn + 1, {}, kSynOpts), 2000);
+        feed(c.frame(true, ACK, c.cisn + 1, c.sisn + 1), 4000);
+        EXPECT_EQ(e.handshaking_flows(), 1u);
+        feed(c.frame(true, PSH | ACK, c.cisn + 1, c.sisn + 1, ch));
+        feed(c.frame(false, PSH | ACK, c.sisn + 1, c.cisn + 1 + uint32_t(ch.size()), sh));
+        EXPECT_EQ(e.handshaking_flows(), 0u);
+    }
+    EXPECT_EQ(e.open_flows(), 3u);
+    EXPECT_TRUE(sink.seen.empty());
+    // Stack facts, order shape, per-connection order: one of each for three equal hellos.
+    EXPECT_EQ(e.interned_facts(), 3u);
+    e.flush();
+    EXPECT_EQ(e.interned_facts(), 0u);
+    ASSERT_EQ(sink.seen.size(), 3u);
+    for (uint16_t i = 0; i < 3; ++i) {
+        const Observation& o = sink.seen[i];
+        EXPECT_EQ(o.src.to_string(), "192.0.2.10");
+        EXPECT_EQ(o.src_port, 41000 + i);
+        EXPECT_EQ(o.dst.to_string(), "198.51.100.1");
+        EXPECT_EQ(o.dst_port, 443);
+        EXPECT_EQ(o.ja4.view(), want["ja4"]);
+        EXPECT_EQ(o.ja4_r, want["ja4_r"]);
+        EXPECT_EQ(o.ja4_o.view(), want["ja4_o"]);
+        EXPECT_EQ(o.ja4_ro, want["ja4_ro"]);
+        EXPECT_EQ(o.ja3.view(), want["ja3"]);
+        EXPECT_EQ(o.ja3_full, want["ja3_full"]);
+        EXPECT_EQ(o.ja4s.view(), want["ja4s"]);
+        EXPECT_EQ(o.ja4s_r, want["ja4s_r"]);
+        EXPECT_EQ(o.sni.view(), want["sni"]);
+        EXPECT_EQ(o.ja4t.view(), "64240_2-4-8-1-3_1460_7");
+        EXPECT_EQ(o.ja4ts.view(), "65160_2-4-8-1-3_1460_7");
+        EXPECT_EQ(o.ja4l_s.view(), "1000_57");
+        EXPECT_EQ(o.ja4l_c.view(), "2000_64");
+        EXPECT_EQ(o.rtt_us, 6000);
+        EXPECT_EQ(o.tcp_sig.view(), "4:64+0:0:1460:mss*44,7:mss,sok,ts,nop,ws:df,id+:0");
+        EXPECT_TRUE(o.syn_seen && o.client_hello_seen && o.server_hello_seen);
+        EXPECT_EQ(o.end, EndReason::EndOfCapture);
+    }
+}
+
+// Connections still in their handshake are bounded apart from the flow table: when every
+// handshake state is taken, the oldest handshake ends (evicted), settled flows stay.
+TEST_F(EngineTest, HandshakeTableFullEndsTheOldestHandshake) {
+    cfg.max_flows = 16;
+    cfg.max_handshakes = 2;
+    Engine e(cfg, sink);
+    Feeder feed(e);
+    Conn done;
+    done.cport = 30000;
+    feed(done.frame(true, SYN, done.cisn, 0, {}, kSynOpts));
+    feed(done.frame(false, SYN | ACK, done.sisn, done.cisn + 1, {}, kSynOpts));
+    feed(done.frame(true, ACK, done.cisn + 1, done.sisn + 1));
+    feed(done.frame(true, PSH | ACK, done.cisn + 1, done.sisn + 1, ch));
+    feed(done.frame(false, PSH | ACK, done.sisn + 1, done.cisn + 1 + uint32_t(ch.size()), sh));
+    for (uint16_t i = 1; i <= 3; ++i) {
+        Conn c;
+        c.cport = static_cast<uint16_t>(30000 + i);
+        feed(c.frame(true, SYN, c.cisn, 0, {}, kSynOpts));
+    }
+    EXPECT_EQ(e.open_flows(), 3u);
+    EXPECT_EQ(e.handshaking_flows(), 2u);
+    EXPECT_EQ(e.stats().handshakes_evicted, 1u);
+    EXPECT_EQ(e.stats().flows_evicted, 1u);
+    ASSERT_EQ(sink.seen.size(), 1u);
+    EXPECT_EQ(sink.seen[0].src_port, 30001);
+    EXPECT_EQ(sink.seen[0].end, EndReason::Evicted);
+    e.flush();
+    ASSERT_EQ(sink.seen.size(), 4u);
+    EXPECT_EQ(sink.seen[1].src_port, 30000);  // the settled one, least recently active
+    EXPECT_EQ(sink.seen[1].ja4.view(), want["ja4"]);
+}
+
 }  // namespace
 }  // namespace sybilwatch::fingerprint
