@@ -10,6 +10,8 @@ int capture_command(int argc, char** argv);
 int tail_command(int argc, char** argv);
 int top_command(int argc, char** argv);
 int rules_command(int argc, char** argv);
+int rules_test_command(int argc, char** argv);  // argv[0] is "test"
 int status_command(int argc, char** argv);
+int replay_command(int argc, char** argv);
 
 }  // namespace sybilwatch::cli

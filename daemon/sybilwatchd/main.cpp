@@ -9,6 +9,7 @@
 #include "config/load_config.hpp"
 #include "ops/logging.hpp"
 #include "service/daemon.hpp"
+#include "service/rules_stage.hpp"
 
 namespace {
 
@@ -72,15 +73,20 @@ int main(int argc, char** argv) {
     try {
         sybilwatch::service::Daemon daemon(opt);
         if (check_only) {
+            (void)sybilwatch::service::load_configured_rules(daemon.config());
             std::printf("%s: valid\n",
                         opt.config_path.empty() ? "defaults" : opt.config_path.c_str());
             return 0;
         }
         sybilwatch::ops::set_log_level(sybilwatch::config::to_string(daemon.config().log.level));
-        return daemon.run();
+        sybilwatch::service::RulesStage rules(daemon.config());
+        return daemon.run(&rules);
     } catch (const sybilwatch::config::ConfigError& e) {
         spdlog::critical("{}", e.what());
         return 78;  // EX_CONFIG: systemd's Restart=on-failure will not loop on a bad file
+    } catch (const sybilwatch::service::RulesError& e) {
+        spdlog::critical("{}", e.what());
+        return 78;
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         return 1;

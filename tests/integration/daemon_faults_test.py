@@ -7,7 +7,8 @@
 - a ring reader that stops reading (SIGSTOP) while more records than the ring holds go by: the
   daemon does not slow or stop, and the reader, resumed, says how many it missed;
 - a bad config on SIGHUP: rejected with file:line:column in the log, counted in the metrics,
-  status degraded, the running config stays; a good one then applies and clears it.
+  status degraded, the running config stays; a good one then applies and clears it;
+- a bad rule pack on SIGHUP: the same, and the running rules stay.
 
 usage: daemon_faults_test.py SYBILWATCHD SYBILWATCH   (root; 77 = skip, a failure under CI=true)
 """
@@ -169,6 +170,32 @@ def main():
         wait_for(lambda: d.metric("sybilwatch_reloads_total") == 2, 10, "the good reload")
         if d.status()["health"] != "ok":
             fail("health not ok after a good reload: %s" % d.status()["problems"])
+
+        # --- a bad rule pack on SIGHUP: rejected with file:line:column, the rules keep running -
+        pack = os.path.join(tmp, "pack.yaml")
+        with open(pack, "w") as f:
+            f.write("- rule: any_account\n  desc: d\n  condition: account exists\n")
+        with open(d.config_path, "w") as f:
+            f.write(good_config + "rules:\n  paths: [%s]\n" % pack)
+        d.send_signal(signal.SIGHUP)
+        wait_for(lambda: d.metric("sybilwatch_reloads_total") == 3, 10, "the pack reload")
+        if d.metric("sybilwatch_rules_loaded") != 1:
+            fail("the new pack is not running: %s rules" % d.metric("sybilwatch_rules_loaded"))
+        with open(pack, "w") as f:
+            f.write("- rule: any_account\n  desc: d\n  condition: acount exists\n")
+        d.send_signal(signal.SIGHUP)
+        wait_for(lambda: d.metric("sybilwatch_reload_failures_total") == 2, 10,
+                 "the bad pack to be rejected")
+        if "%s:3:" % pack not in d.log():
+            fail("the log does not name the bad rule's file and line:\n" + d.log()[-2000:])
+        if d.metric("sybilwatch_rules_loaded") != 1:
+            fail("the running rules changed after a rejected reload")
+        with open(pack, "w") as f:
+            f.write("- rule: any_account\n  desc: d\n  condition: account exists\n")
+        with open(d.config_path, "w") as f:
+            f.write(good_config)
+        d.send_signal(signal.SIGHUP)
+        wait_for(lambda: d.metric("sybilwatch_reloads_total") == 5, 10, "the last reload")
 
         # --- every connection attributed, none lost ----------------------------------------
         st = d.status()

@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -124,13 +126,24 @@ int Daemon::run(Downstream* downstream) {
 void Daemon::drop_capabilities() {
     // The programs are attached and the sockets bound: what loading needed (CAP_BPF,
     // CAP_PERFMON, CAP_SYS_ADMIN, CAP_NET_RAW, ...) goes. CAP_NET_ADMIN stays to remove the TC
-    // filters at shutdown.
+    // filters at shutdown. Before Linux 6.5 every bpf() call on a map (the idle sweep, the
+    // counters) needs CAP_BPF when unprivileged BPF is disabled, so it stays there too.
+    std::vector<std::string> keep{"cap_net_admin"};
+    utsname u{};
+    int major = 0, minor = 0;
+    if (::uname(&u) == 0 && std::sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+        (major < 6 || (major == 6 && minor < 5)))
+        keep.push_back("cap_bpf");
     try {
         const auto before = ops::effective_capabilities();
-        const auto after = ops::keep_only_capabilities({"cap_net_admin"});
-        if (before.size() != after.size())
+        const auto after = ops::keep_only_capabilities(keep);
+        if (before.size() != after.size()) {
+            std::string kept;
+            for (const auto& c : after)
+                kept += (kept.empty() ? "" : ", ") + c;
             spdlog::info("dropped {} capabilities; keeping {}", before.size() - after.size(),
-                         after.empty() ? std::string("none") : after.front());
+                         kept.empty() ? "none" : kept);
+        }
     } catch (const std::exception& e) {
         spdlog::warn("could not drop capabilities: {}", e.what());
     }

@@ -236,7 +236,8 @@ void Pipeline::collect(ops::MetricSet& m) {
             const double v = std::strtod(value.c_str(), &stop);
             if (stop && *stop == 0 && !value.empty())
                 m.counter("sybilwatch_capture_" + std::string(kv.substr(0, eq)) + "_total",
-                          "capture source counter (see docs/daemon.md, Metrics)", v, {{"source", src}});
+                          "capture source counter (see docs/daemon.md, Metrics)", v,
+                          {{"source", src}});
         }
         pos = end + 1;
     }

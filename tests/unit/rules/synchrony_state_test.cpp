@@ -1,0 +1,164 @@
+#include "rules/synchrony_state.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+namespace sybilwatch::rules {
+namespace {
+
+constexpr int64_t kSec = 1'000'000'000;
+constexpr int64_t kMin = 60 * kSec;
+constexpr int64_t kT0 = 29'929'559 * kMin;  // a whole minute in 2026
+
+SynchronyConfig config() {
+    SynchronyConfig c;
+    c.bucket_ns = kMin;
+    c.window_ns = 360 * kMin;
+    c.min_similarity = 0.7;
+    c.min_active_buckets = 8;
+    c.min_accounts = 5;
+    return c;
+}
+
+struct Event {
+    int64_t t;
+    uint32_t account;
+    bool operator<(const Event& o) const { return t < o.t; }
+};
+
+// 5,000 accounts active in 30 random minutes each, and 50 accounts driven by one scheduler:
+// 40 shared minutes, each account missing ~5% of them and adding one minute of its own.
+std::vector<Event> planted_workload(uint32_t random_accounts, uint32_t farm, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<int64_t> minute(0, 359), second(0, 59);
+    std::vector<Event> ev;
+    for (uint32_t a = 0; a < random_accounts; ++a) {
+        for (int i = 0; i < 30; ++i)
+            ev.push_back({kT0 + minute(rng) * kMin + second(rng) * kSec, a});
+    }
+    std::vector<int64_t> schedule;
+    while (schedule.size() < 40) {
+        const int64_t m = minute(rng);
+        if (std::find(schedule.begin(), schedule.end(), m) == schedule.end()) schedule.push_back(m);
+    }
+    std::bernoulli_distribution keep(0.95);
+    for (uint32_t i = 0; i < farm; ++i) {
+        const uint32_t a = random_accounts + i;
+        for (int64_t m : schedule) {
+            if (keep(rng)) ev.push_back({kT0 + m * kMin + second(rng) * kSec, a});
+        }
+        ev.push_back({kT0 + minute(rng) * kMin + second(rng) * kSec, a});
+    }
+    std::sort(ev.begin(), ev.end());
+    return ev;
+}
+
+TEST(SynchronyState, FindsAPlantedLockStepGroup) {
+    constexpr uint32_t kRandom = 5000, kFarm = 50;
+    SynchronyState s(config());
+    for (const Event& e : planted_workload(kRandom, kFarm, 42))
+        s.observe(e.t, e.account);
+    const int64_t end = kT0 + 360 * kMin - 1;
+    s.scan(end);
+    // The farm: recall > 95%, and no random account in any cluster.
+    std::set<uint64_t> farm_clusters;
+    uint32_t found = 0;
+    for (uint32_t i = 0; i < kFarm; ++i) {
+        const uint64_t id = s.cluster_of(kRandom + i);
+        if (id != 0) {
+            ++found;
+            farm_clusters.insert(id);
+        }
+    }
+    EXPECT_GT(found, kFarm * 95 / 100);
+    EXPECT_EQ(farm_clusters.size(), 1u);
+    for (uint32_t a = 0; a < kRandom; ++a)
+        ASSERT_EQ(s.cluster_of(a), 0u) << a;
+    // Far fewer checks than the 12.6 million pairs.
+    EXPECT_LT(s.candidates_checked(), 200'000u);
+    auto ev = s.take_events();
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].change, ClusterChange::Created);
+    EXPECT_EQ(ev[0].accounts, found);
+    SynchronyState::ClusterInfo info;
+    ASSERT_TRUE(s.cluster(*farm_clusters.begin(), info));
+    EXPECT_GE(info.min_similarity, 0.7);
+    EXPECT_GE(info.first_seen, kT0);
+    EXPECT_LE(info.last_seen, end);
+}
+
+TEST(SynchronyState, SimilarityIsExactJaccard) {
+    SynchronyState s(config());
+    // a: minutes 0..9, b: minutes 5..14 -> 5 shared of 15.
+    for (int64_t m = 0; m < 10; ++m)
+        s.observe(kT0 + m * kMin, 1);
+    for (int64_t m = 5; m < 15; ++m)
+        s.observe(kT0 + m * kMin + 59 * kSec, 2);
+    EXPECT_DOUBLE_EQ(s.similarity(1, 2, kT0 + 15 * kMin), 5.0 / 15.0);
+    EXPECT_EQ(s.active_buckets(1, kT0 + 15 * kMin), 10u);
+    // Minute 0 leaves the 6 h window exactly at kT0 + 360 min.
+    EXPECT_EQ(s.active_buckets(1, kT0 + 360 * kMin - 1), 10u);
+    EXPECT_EQ(s.active_buckets(1, kT0 + 360 * kMin), 9u);
+}
+
+TEST(SynchronyState, IdsStableAcrossScansAndClosedOnExpiry) {
+    SynchronyState s(config());
+    for (int64_t m = 0; m < 10; ++m) {
+        for (uint32_t a = 0; a < 6; ++a)
+            s.observe(kT0 + m * kMin + a * kSec, a);
+    }
+    s.scan(kT0 + 10 * kMin);
+    const uint64_t id = s.cluster_of(0);
+    ASSERT_NE(id, 0u);
+    s.take_events();
+    // A seventh account joins the schedule for the next 30 minutes (Jaccard 30/40 with the
+    // others): same id, an Update.
+    for (int64_t m = 10; m < 40; ++m) {
+        for (uint32_t a = 0; a < 7; ++a)
+            s.observe(kT0 + m * kMin + a * kSec, a);
+    }
+    s.scan(kT0 + 40 * kMin);
+    EXPECT_EQ(s.cluster_of(6), id);
+    auto ev = s.take_events();
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].change, ClusterChange::Updated);
+    EXPECT_EQ(ev[0].accounts, 7u);
+    // Nothing more: after the window everything is gone and the cluster closes.
+    s.scan(kT0 + 400 * kMin);
+    EXPECT_EQ(s.cluster_of(0), 0u);
+    EXPECT_EQ(s.tracked_accounts(), 0u);
+    ev = s.take_events();
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].change, ClusterChange::Closed);
+    EXPECT_EQ(ev[0].cluster_id, id);
+}
+
+TEST(SynchronyState, MergeOfTwoHostsSeesTheWholeSchedule) {
+    // Each host sees every other minute of the same 3 accounts: alone each has 10 buckets, a
+    // union of 20; merged, the accounts are identical.
+    SynchronyState a(config()), b(config());
+    for (int64_t m = 0; m < 20; ++m) {
+        for (uint32_t x = 0; x < 5; ++x)
+            (m % 2 ? a : b).observe(kT0 + m * kMin, x);
+    }
+    const std::vector<uint32_t> same = {0, 1, 2, 3, 4};
+    a.merge(b, same);
+    EXPECT_EQ(a.active_buckets(0, kT0 + 20 * kMin), 20u);
+    a.scan(kT0 + 20 * kMin);
+    EXPECT_NE(a.cluster_of(0), 0u);
+    EXPECT_EQ(a.cluster_of(4), a.cluster_of(0));
+}
+
+TEST(SynchronyState, BandsFollowTheThreshold) {
+    SynchronyConfig c = config();
+    SynchronyState s(c);
+    EXPECT_EQ(s.rows(), 5u);  // 19 bands of 5: 97% at J = 0.7
+    c.min_similarity = 0.5;
+    EXPECT_EQ(SynchronyState(c).rows(), 3u);
+}
+
+}  // namespace
+}  // namespace sybilwatch::rules

@@ -1,0 +1,115 @@
+// AggregateState: the runtime of one `kind: aggregate` rule. Observations fall into groups
+// (the hash of the group_by values); per group it keeps, over the sliding window, the count,
+// the sums the rule's measures need and one DistinctCounter per distinct(FIELD) measure.
+//
+// Window: counts and sums live in a ring of time slices (Window::sliced, default 64 slices,
+// so an event expires up to W/64 early, never late); distinct values use the same window.
+// Memory: about (slices+1) * (4 + 8 * sums) bytes plus 40 bytes per distinct field per group,
+// plus what each distinct counter holds (16-32 B per live value while exact, 64 KiB once a
+// sketch). Groups are capped (max_groups): at the cap the least recently updated group is
+// evicted and counted, and groups with nothing left in the window are dropped by expire().
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rules/distinct_counter.hpp"
+#include "rules/hash_index.hpp"
+#include "rules/state_codec.hpp"
+#include "rules/window.hpp"
+
+namespace sybilwatch::rules {
+
+struct AggregateConfig {
+    int64_t window_ns = 3600'000'000'000;
+    uint32_t slices = 64;  // count/sum resolution = window / slices
+    uint32_t distinct_fields = 0;
+    uint32_t sum_fields = 0;
+    uint32_t max_groups = 100'000;
+    uint32_t exact_limit = 128;
+    int hll_precision = SlidingHll::kDefaultPrecision;
+};
+
+// One observation, already reduced by the engine to what the rule needs.
+struct AggregateInput {
+    uint64_t group_hash = 0;
+    std::string_view group_text;         // display form of the group values, kept when new
+    std::span<const uint64_t> distinct;  // one value hash per distinct field; 0 = absent
+    std::span<const double> sums;        // one value per sum field (absent = 0)
+};
+
+class AggregateState {
+  public:
+    static constexpr uint32_t kNoGroup = UINT32_MAX;
+
+    struct GroupInfo {
+        uint64_t hash = 0;
+        std::string text;
+        int64_t first_seen = 0, last_seen = 0;
+    };
+
+    explicit AggregateState(const AggregateConfig& cfg);
+
+    // Adds one observation at event time t; returns its group's handle, valid until the group
+    // is evicted or expires. The state's clock (now()) is the largest t seen.
+    uint32_t observe(int64_t t, const AggregateInput& in);
+
+    // Measures of a group at `now` (normally now()).
+    uint64_t count(uint32_t g, int64_t now) const;
+    double sum(uint32_t g, size_t field, int64_t now) const;
+    double distinct(uint32_t g, size_t field, int64_t now) const;
+    double rate(uint32_t g, int64_t now) const;  // count per second over the window
+    const GroupInfo& info(uint32_t g) const { return groups_[g].info; }
+    uint32_t find(uint64_t group_hash) const;
+
+    // Drops groups with nothing left in the window at `now`; their hashes are appended to
+    // `closed` (if given) so the engine can close their findings. Returns how many.
+    size_t expire(int64_t now, std::vector<uint64_t>* closed = nullptr);
+
+    // Adds another state's groups (same rule, e.g. another host's): counts and sums add per
+    // slice, distinct counters union.
+    void merge(const AggregateState& other);
+
+    int64_t now() const { return now_; }
+    size_t groups() const { return index_.size(); }
+    uint64_t evicted() const { return evicted_; }
+    const AggregateConfig& config() const { return cfg_; }
+    size_t memory_bytes() const;
+
+    void save(StateWriter& w) const;
+    bool load(StateReader& r);  // replaces the contents; false on corrupt/mismatched input
+
+  private:
+    struct Group {
+        GroupInfo info;
+        int64_t head = INT64_MIN;      // newest slice written
+        std::vector<uint32_t> counts;  // ring, slices_spanned entries
+        std::vector<double> sums;      // ring x sum_fields
+        std::vector<DistinctCounter> distinct;
+        uint32_t prev = kNoGroup, next = kNoGroup;  // LRU list
+        bool used = false;
+    };
+    uint32_t allocate(uint64_t hash, std::string_view text, int64_t t);
+    void release(uint32_t g);
+    void touch(uint32_t g);
+    void unlink(uint32_t g);
+    void advance(Group& grp, int64_t slice);
+    template <class F>
+    void for_live_slices(const Group& grp, int64_t now, F f) const;
+
+    AggregateConfig cfg_;
+    Window window_;
+    DistinctConfig dcfg_;
+    size_t ring_;
+    std::vector<Group> groups_;
+    std::vector<uint32_t> free_;
+    HashIndex index_;
+    uint32_t lru_head_ = kNoGroup, lru_tail_ = kNoGroup;  // head = least recently updated
+    int64_t now_ = INT64_MIN;
+    uint64_t evicted_ = 0;
+};
+
+}  // namespace sybilwatch::rules

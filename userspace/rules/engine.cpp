@@ -1,0 +1,817 @@
+#include "rules/engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "rules/eval_context.hpp"
+#include "rules/field.hpp"
+#include "rules/state_codec.hpp"
+
+namespace sybilwatch::rules {
+
+namespace {
+
+constexpr size_t kSampleRing = 4096;
+constexpr size_t kFindingKeys = 20;           // shared keys listed per finding
+constexpr size_t kFindingContext = 10;        // networks and client stacks listed per finding
+constexpr uint32_t kPreReportAccounts = 256;  // accounts an aggregate group keeps before it fires
+constexpr int64_t kCatchUpNs = 300'000'000'000;  // see drain_cluster_events
+
+uint64_t hash_text(std::string_view s, uint64_t seed = 0) {
+    return hash_bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()}, seed);
+}
+
+// What shapes a rule's state: a rule whose signature is unchanged keeps its state on reload.
+uint64_t signature(const RuleSpec& s) {
+    std::string d = to_string(s.kind);
+    auto add = [&](std::string_view part) {
+        d += '\x1f';
+        d += part;
+    };
+    add(std::to_string(s.window_ns));
+    for (const auto& k : s.group_by)
+        add(key_name(k));
+    add("|");
+    for (const auto& key : s.link_on)
+        add(key_name(key));
+    add(std::to_string(s.max_accounts_per_key));
+    add(std::to_string(s.min_accounts));
+    add(std::to_string(s.min_requests));
+    add(std::to_string(s.min_bytes));
+    add(std::to_string(s.bucket_ns));
+    add(std::to_string(s.min_similarity));
+    add(std::to_string(s.min_active_buckets));
+    for (const auto& m : s.measures)
+        add(measure_name(m));
+    add(s.threshold.text());
+    add(s.definition);
+    return hash_text(d);
+}
+
+Severity severity_of(const RuleSpec& s) {
+    return s.severity;
+}
+
+std::string network_text(const net::IpAddress& ip) {
+    // The /24 (IPv4) or /48 (IPv6) of the address, as rules see net24.
+    net::IpAddress masked = ip;
+    const size_t keep = ip.family == 4 ? 3 : 6;
+    for (size_t i = keep; i < masked.bytes.size(); ++i)
+        masked.bytes[i] = 0;
+    return masked.to_string() + (ip.family == 4 ? "/24" : "/48");
+}
+
+template <typename Map>
+std::vector<KeyCount> busiest(const Map& counts, std::string_view field, size_t n) {
+    std::vector<KeyCount> out;
+    for (const auto& [value, c] : counts)
+        out.push_back({std::string(field), value, c});
+    std::sort(out.begin(), out.end(), [](const KeyCount& a, const KeyCount& b) {
+        return a.accounts != b.accounts ? a.accounts > b.accounts : a.value < b.value;
+    });
+    if (out.size() > n) out.resize(n);
+    return out;
+}
+
+}  // namespace
+
+std::string finding_id(std::string_view rule, std::string_view group) {
+    char buf[20];
+    std::snprintf(buf, sizeof buf, "%016llx",
+                  static_cast<unsigned long long>(hash_text(group, hash_text(rule))));
+    return buf;
+}
+
+struct Engine::Runtime {
+    const RuleSpec* spec = nullptr;
+    uint64_t signature = 0;
+    std::unique_ptr<AggregateState> agg;
+    std::unique_ptr<LinkState> link;
+    std::unique_ptr<SynchronyState> sync;
+
+    // aggregate: per measure slot, where its value comes from.
+    enum class Src : uint8_t { Count, Rate, Distinct, Sum };
+    std::vector<std::pair<Src, uint32_t>> measure_src;
+    std::vector<KeyItem> distinct_items;
+    std::vector<FieldId> sum_fields;
+    std::vector<uint64_t> distinct_hashes;
+    std::vector<double> sums, measures;
+    int account_measure = -1;  // slot of distinct(account), if measured
+
+    struct Group {
+        std::vector<uint32_t> accounts;  // sorted, bounded
+        bool reported = false;
+        uint32_t revision = 0;
+        double level = 0;  // distinct(account) or count at the last report
+        int64_t first_seen = 0, last_seen = 0;
+        uint64_t observations = 0;
+        Volume volume;
+    };
+    std::unordered_map<uint64_t, Group> groups;
+
+    // match: group hash -> when it last raised a finding.
+    std::unordered_map<uint64_t, int64_t> dedup;
+    // link/synchrony: cluster id -> its finding's revision and reported size.
+    struct Reported {
+        uint32_t revision = 0;
+        uint32_t accounts = 0;
+        int64_t at_ns = 0;  // event time of the last report
+    };
+    std::unordered_map<uint64_t, Reported> revisions;
+};
+
+Engine::Engine(std::shared_ptr<const RuleSet> rules, const EngineOptions& opt, FindingSink& out)
+    : opt_(opt), out_(out), accounts_(opt.max_accounts), samples_(kSampleRing) {
+    build_runtimes(std::move(rules), nullptr);
+}
+
+Engine::~Engine() = default;
+
+void Engine::build_runtimes(std::shared_ptr<const RuleSet> rules,
+                            std::vector<std::unique_ptr<Runtime>>* previous) {
+    // The previous runtimes point into the previous rule set: keep it until they are gone.
+    const std::shared_ptr<const RuleSet> previous_rules = std::move(rules_);
+    rules_ = std::move(rules);
+    std::vector<std::unique_ptr<Runtime>> next;
+    for (const RuleSpec& s : rules_->rules()) {
+        if (!s.enabled) continue;
+        const uint64_t sig = signature(s);
+        std::unique_ptr<Runtime> r;
+        if (previous) {
+            for (auto& old : *previous) {
+                if (old && old->spec->id == s.id && old->signature == sig) {
+                    r = std::move(old);
+                    break;
+                }
+            }
+        }
+        if (!r) {
+            r = std::make_unique<Runtime>();
+            r->signature = sig;
+            switch (s.kind) {
+                case RuleKind::Match:
+                    break;
+                case RuleKind::Aggregate: {
+                    AggregateConfig c;
+                    c.window_ns = s.window_ns > 0 ? s.window_ns : 3600'000'000'000;
+                    c.max_groups = opt_.max_groups;
+                    for (const auto& m : s.measures) {
+                        if (m.kind == MeasureRef::Kind::Distinct) ++c.distinct_fields;
+                        if (m.kind == MeasureRef::Kind::Sum) ++c.sum_fields;
+                    }
+                    r->agg = std::make_unique<AggregateState>(c);
+                    break;
+                }
+                case RuleKind::Link: {
+                    LinkConfig c;
+                    if (s.window_ns > 0) c.window_ns = s.window_ns;
+                    c.max_accounts_per_key = s.max_accounts_per_key;
+                    c.min_accounts = s.min_accounts;
+                    c.min_requests = s.min_requests;
+                    c.min_bytes = s.min_bytes;
+                    r->link = std::make_unique<LinkState>(c);
+                    break;
+                }
+                case RuleKind::Synchrony: {
+                    SynchronyConfig c;
+                    if (s.bucket_ns > 0) c.bucket_ns = s.bucket_ns;
+                    if (s.window_ns > 0) c.window_ns = s.window_ns;
+                    c.min_similarity = s.min_similarity;
+                    c.min_active_buckets = s.min_active_buckets;
+                    c.min_accounts = s.min_accounts;
+                    r->sync = std::make_unique<SynchronyState>(c);
+                    break;
+                }
+            }
+        }
+        r->spec = &s;
+        // Measure sources are rebuilt from the (possibly new) spec object every time.
+        r->measure_src.clear();
+        r->distinct_items.clear();
+        r->sum_fields.clear();
+        r->account_measure = -1;
+        for (size_t i = 0; i < s.measures.size(); ++i) {
+            const auto& m = s.measures[i];
+            switch (m.kind) {
+                case MeasureRef::Kind::Count:
+                    r->measure_src.push_back({Runtime::Src::Count, 0});
+                    break;
+                case MeasureRef::Kind::Rate:
+                    r->measure_src.push_back({Runtime::Src::Rate, 0});
+                    break;
+                case MeasureRef::Kind::Distinct:
+                    if (m.field == FieldId::Account) r->account_measure = static_cast<int>(i);
+                    r->measure_src.push_back(
+                        {Runtime::Src::Distinct, static_cast<uint32_t>(r->distinct_items.size())});
+                    r->distinct_items.push_back(KeyItem{m.field, 0});
+                    break;
+                case MeasureRef::Kind::Sum:
+                    r->measure_src.push_back(
+                        {Runtime::Src::Sum, static_cast<uint32_t>(r->sum_fields.size())});
+                    r->sum_fields.push_back(m.field);
+                    break;
+            }
+        }
+        r->distinct_hashes.assign(r->distinct_items.size(), 0);
+        r->sums.assign(r->sum_fields.size(), 0);
+        r->measures.assign(s.measures.size(), 0);
+        next.push_back(std::move(r));
+    }
+    // Findings of rules that went away (or changed) are closed.
+    if (previous) {
+        for (auto& old : *previous) {
+            if (!old) continue;
+            for (const auto& [cluster, rep] : old->revisions) {
+                start_finding(*old, std::to_string(cluster), scratch_);
+                scratch_.activity = FindingActivity::Close;
+                scratch_.revision = rep.revision + 1;
+                scratch_.output = "rule removed or changed";
+                emit(scratch_);
+            }
+            for (const auto& [hash, g] : old->groups) {
+                if (!g.reported) continue;
+                start_finding(*old, std::to_string(hash), scratch_);
+                scratch_.activity = FindingActivity::Close;
+                scratch_.revision = g.revision + 1;
+                scratch_.output = "rule removed or changed";
+                emit(scratch_);
+            }
+        }
+    }
+    runtimes_ = std::move(next);
+    link_texts_.assign(8, std::string());
+}
+
+void Engine::replace_rules(std::shared_ptr<const RuleSet> rules) {
+    auto previous = std::move(runtimes_);
+    build_runtimes(std::move(rules), &previous);
+}
+
+uint32_t Engine::intern_ja4(std::string_view text) {
+    if (text.empty()) return 0;
+    const auto it = ja4_ids_.find(std::string(text));
+    if (it != ja4_ids_.end()) return it->second;
+    if (ja4_texts_.size() > 100'000) return 0;  // bounded: beyond, stacks are not listed
+    const uint32_t id = static_cast<uint32_t>(ja4_texts_.size());
+    ja4_texts_.emplace_back(text);
+    ja4_ids_.emplace(std::string(text), id);
+    return id;
+}
+
+void Engine::observe(const identity::AttributedObservation& a) {
+    ++stats_.observations;
+    const EvalContext ctx(a);
+    const int64_t t = a.obs.ts_ns;
+    now_ = std::max(now_, t);
+    uint32_t account = AccountTable::kNoAccount;
+    if (a.attributed()) {
+        account = accounts_.intern(a.account, t);
+        if (account == AccountTable::kNoAccount) {
+            ++stats_.accounts_refused;
+        } else {
+            if (facts_.size() < accounts_.id_limit()) facts_.resize(accounts_.id_limit());
+            facts_[account].ip = a.obs.src;
+            facts_[account].ja4 = intern_ja4(a.obs.ja4.view());
+        }
+    }
+    Sample& s = samples_[sample_next_];
+    sample_next_ = (sample_next_ + 1) % samples_.size();
+    s.account = account;
+    s.conn.ts_ns = t;
+    s.conn.src = a.obs.src;
+    s.conn.dst = a.obs.dst;
+    s.conn.src_port = a.obs.src_port;
+    s.conn.dst_port = a.obs.dst_port;
+    s.conn.account.assign(a.account);
+    s.conn.sni.assign(a.obs.sni.view());
+    s.conn.ja4.assign(a.obs.ja4.view());
+    s.conn.ja4t.assign(a.obs.ja4t.view());
+    s.conn.tcp_sig.assign(a.obs.tcp_sig.view());
+    s.conn.user_agent.assign(a.user_agent);
+
+    for (auto& rp : runtimes_) {
+        Runtime& r = *rp;
+        ++stats_.evaluations;
+        if (!r.spec->condition.eval(ctx)) continue;
+        if (r.spec->exceptions.eval(ctx)) {
+            ++stats_.excepted;
+            continue;
+        }
+        ++stats_.matches;
+        switch (r.spec->kind) {
+            case RuleKind::Match:
+                on_match(r, ctx, account, t);
+                break;
+            case RuleKind::Aggregate:
+                on_aggregate(r, ctx, account, t);
+                break;
+            case RuleKind::Link:
+                on_link(r, ctx, account, t);
+                break;
+            case RuleKind::Synchrony:
+                if (account != AccountTable::kNoAccount) r.sync->observe(t, account);
+                break;
+        }
+    }
+}
+
+void Engine::start_finding(const Runtime& r, std::string_view id_seed, Finding& f) const {
+    const RuleSpec& s = *r.spec;
+    f = Finding{};
+    f.finding_id = finding_id(s.id, id_seed);
+    f.rule = s.id;
+    f.kind = to_string(s.kind);
+    f.title = s.desc;
+    f.severity = severity_of(s);
+    f.tags = s.tags;
+}
+
+void Engine::add_accounts(std::span<const uint32_t> ids, uint64_t total, Finding& f) const {
+    f.account_count = std::max<uint64_t>(total, ids.size());
+    for (uint32_t id : ids) {
+        if (f.accounts.size() >= opt_.finding_accounts) break;
+        const std::string_view name = accounts_.name(id);
+        if (!name.empty()) f.accounts.emplace_back(name);
+    }
+    std::sort(f.accounts.begin(), f.accounts.end());
+    f.accounts_truncated = f.accounts.size() < f.account_count;
+}
+
+void Engine::add_context(std::span<const uint32_t> ids, Finding& f) const {
+    std::vector<uint32_t> sorted(ids.begin(), ids.end());
+    std::sort(sorted.begin(), sorted.end());
+    std::map<std::string, uint64_t> nets, stacks;
+    for (uint32_t id : sorted) {
+        if (id >= facts_.size()) continue;
+        const AccountFacts& fa = facts_[id];
+        if (fa.ip.family != 0) ++nets[network_text(fa.ip)];
+        if (fa.ja4 != 0) ++stacks[ja4_texts_[fa.ja4]];
+    }
+    f.networks = busiest(nets, "net24", kFindingContext);
+    f.client_stacks = busiest(stacks, "ja4", kFindingContext);
+    // Samples: the latest connections of these accounts, oldest first.
+    for (size_t i = 0; i < samples_.size() && f.samples.size() < opt_.samples; ++i) {
+        const size_t k = (sample_next_ + samples_.size() - 1 - i) % samples_.size();
+        const Sample& s = samples_[k];
+        if (s.conn.ts_ns == 0 || s.account == AccountTable::kNoAccount) continue;
+        if (std::binary_search(sorted.begin(), sorted.end(), s.account))
+            f.samples.push_back(s.conn);
+    }
+    std::reverse(f.samples.begin(), f.samples.end());
+}
+
+void Engine::emit(Finding& f) {
+    f.emitted_ns = now_;
+    switch (f.activity) {
+        case FindingActivity::Create:
+            ++stats_.findings_created;
+            break;
+        case FindingActivity::Update:
+            ++stats_.findings_updated;
+            break;
+        case FindingActivity::Close:
+            ++stats_.findings_closed;
+            break;
+    }
+    out_.on_finding(f);
+}
+
+void Engine::on_match(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t) {
+    const RuleSpec& s = *r.spec;
+    key_text_.clear();
+    if (!s.group_by.empty()) {
+        if (!append_key_text(ctx, s.group_by, key_text_)) key_text_ = "-";
+    } else if (!ctx.account().empty()) {
+        key_text_.assign(ctx.account());
+    } else {
+        key_text_ = ctx.observation().src.to_string();
+    }
+    const uint64_t g = hash_text(key_text_);
+    auto it = r.dedup.find(g);
+    if (it != r.dedup.end() && t - it->second < opt_.match_dedup_ns) {
+        ++stats_.suppressed;
+        return;
+    }
+    if (r.dedup.size() >= opt_.max_groups) {
+        // Bounded: forget entries past the dedup window first, else the whole table.
+        std::erase_if(r.dedup, [&](const auto& e) { return t - e.second >= opt_.match_dedup_ns; });
+        if (r.dedup.size() >= opt_.max_groups) r.dedup.clear();
+    }
+    r.dedup[g] = t;
+    Finding& f = scratch_;
+    start_finding(r, key_text_, f);
+    if (!s.group_by.empty()) f.group.emplace_back(key_name(s.group_by), key_text_);
+    if (account != AccountTable::kNoAccount) {
+        const uint32_t ids[] = {account};
+        add_accounts(ids, 1, f);
+        add_context(ids, f);
+    }
+    const auto& o = ctx.observation();
+    if (f.samples.empty()) {
+        const Sample& last = samples_[(sample_next_ + samples_.size() - 1) % samples_.size()];
+        f.samples.push_back(last.conn);
+    }
+    f.observations = 1;
+    f.requests = o.cadence.requests;
+    f.client_bytes = o.cadence.client_bytes;
+    f.server_bytes = o.cadence.server_bytes;
+    f.first_seen_ns = f.last_seen_ns = t;
+    if (!s.output.empty())
+        s.output.render(&ctx, {}, f.output);
+    else
+        f.output = s.desc;
+    emit(f);
+}
+
+void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t) {
+    const RuleSpec& s = *r.spec;
+    const auto gh = s.group_by.empty() ? std::optional<uint64_t>(0) : key_hash(ctx, s.group_by);
+    if (!gh) return;  // a group_by field is absent: the observation has no group
+    key_text_.clear();
+    if (!s.group_by.empty()) append_key_text(ctx, s.group_by, key_text_);
+    for (size_t i = 0; i < r.distinct_items.size(); ++i)
+        r.distinct_hashes[i] = key_hash(ctx, r.distinct_items[i]).value_or(0);
+    for (size_t i = 0; i < r.sum_fields.size(); ++i) {
+        const FieldValue v = ctx.get(r.sum_fields[i]);
+        r.sums[i] = v.present ? v.num : 0;
+    }
+    AggregateInput in;
+    in.group_hash = *gh;
+    in.group_text = key_text_;
+    in.distinct = r.distinct_hashes;
+    in.sums = r.sums;
+    const uint32_t g = r.agg->observe(t, in);
+    if (g == AggregateState::kNoGroup) return;
+    const int64_t now = r.agg->now();
+    for (size_t i = 0; i < r.measure_src.size(); ++i) {
+        const auto [src, idx] = r.measure_src[i];
+        switch (src) {
+            case Runtime::Src::Count:
+                r.measures[i] = static_cast<double>(r.agg->count(g, now));
+                break;
+            case Runtime::Src::Rate:
+                r.measures[i] = r.agg->rate(g, now);
+                break;
+            case Runtime::Src::Distinct:
+                r.measures[i] = r.agg->distinct(g, idx, now);
+                break;
+            case Runtime::Src::Sum:
+                r.measures[i] = r.agg->sum(g, idx, now);
+                break;
+        }
+    }
+    if (r.groups.size() >= opt_.max_groups && !r.groups.contains(*gh)) {
+        // The state evicts least recently used groups; forget ours that it no longer has.
+        std::erase_if(r.groups, [&](const auto& e) {
+            return !e.second.reported && r.agg->find(e.first) == AggregateState::kNoGroup;
+        });
+        if (r.groups.size() >= opt_.max_groups) return;
+    }
+    Runtime::Group& grp = r.groups[*gh];
+    if (grp.first_seen == 0) grp.first_seen = t;
+    grp.last_seen = std::max(grp.last_seen, t);
+    ++grp.observations;
+    const auto& o = ctx.observation();
+    grp.volume += Volume{o.cadence.requests, o.cadence.client_bytes, o.cadence.server_bytes};
+    if (account != AccountTable::kNoAccount) {
+        const uint32_t cap = grp.reported ? opt_.finding_accounts : kPreReportAccounts;
+        auto pos = std::lower_bound(grp.accounts.begin(), grp.accounts.end(), account);
+        if ((pos == grp.accounts.end() || *pos != account) && grp.accounts.size() < cap)
+            grp.accounts.insert(pos, account);
+    }
+    if (!s.threshold.eval(r.measures)) return;
+    const double level = r.account_measure >= 0 ? r.measures[r.account_measure]
+                                                : static_cast<double>(r.agg->count(g, now));
+    if (grp.reported && level < grp.level * opt_.update_factor) return;
+    Finding& f = scratch_;
+    start_finding(r, std::to_string(*gh), f);
+    f.activity = grp.reported ? FindingActivity::Update : FindingActivity::Create;
+    f.revision = grp.reported ? grp.revision + 1 : 0;
+    grp.revision = f.revision;
+    grp.reported = true;
+    grp.level = level;
+    if (!s.group_by.empty()) {
+        f.group.emplace_back(key_name(s.group_by), key_text_);
+        f.keys.push_back(
+            {key_name(s.group_by), key_text_,
+             static_cast<uint64_t>(r.account_measure >= 0 ? r.measures[r.account_measure]
+                                                          : grp.accounts.size())});
+    }
+    for (size_t i = 0; i < s.measures.size(); ++i)
+        f.measures.emplace_back(measure_name(s.measures[i]), r.measures[i]);
+    const uint64_t total = r.account_measure >= 0
+                               ? static_cast<uint64_t>(std::llround(r.measures[r.account_measure]))
+                               : grp.accounts.size();
+    add_accounts(grp.accounts, total, f);
+    add_context(grp.accounts, f);
+    f.observations = grp.observations;
+    f.requests = grp.volume.requests;
+    f.client_bytes = grp.volume.client_bytes;
+    f.server_bytes = grp.volume.server_bytes;
+    f.first_seen_ns = grp.first_seen;
+    f.last_seen_ns = grp.last_seen;
+    if (!s.output.empty())
+        s.output.render(&ctx, r.measures, f.output);
+    else
+        f.output = s.desc;
+    emit(f);
+}
+
+void Engine::on_link(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t) {
+    if (account == AccountTable::kNoAccount) return;  // accounts are the nodes
+    const RuleSpec& s = *r.spec;
+    if (link_texts_.size() < s.link_on.size()) link_texts_.resize(s.link_on.size());
+    LinkKey keys[16];
+    size_t n = 0;
+    for (size_t i = 0; i < s.link_on.size() && n < std::size(keys); ++i) {
+        const auto h = key_hash(ctx, s.link_on[i]);
+        if (!h) continue;
+        link_texts_[i].clear();
+        append_key_text(ctx, s.link_on[i], link_texts_[i]);
+        keys[n++] = LinkKey{static_cast<uint8_t>(i), *h, link_texts_[i]};
+    }
+    if (n == 0) return;
+    const auto& o = ctx.observation();
+    r.link->observe(t, account, std::span<const LinkKey>(keys, n),
+                    Volume{o.cadence.requests, o.cadence.client_bytes, o.cadence.server_bytes});
+    drain_cluster_events(r);
+}
+
+void Engine::drain_cluster_events(Runtime& r, bool catch_up) {
+    const RuleSpec& s = *r.spec;
+    auto events = r.link ? r.link->take_events() : r.sync->take_events();
+    const size_t from_state = events.size();
+    if (catch_up) {
+        // Growth the update factor held back is reported once the cluster has been quiet in
+        // findings for kCatchUpNs, so the last finding of a farm shows its whole size.
+        for (const auto& [id, rep] : r.revisions) {
+            if (now_ - rep.at_ns < kCatchUpNs) continue;
+            ClusterEvent ev;
+            ev.change = ClusterChange::Updated;
+            ev.cluster_id = id;
+            if (r.link) {
+                LinkState::ClusterInfo info;
+                if (!r.link->cluster(id, info) || info.accounts == rep.accounts) continue;
+                ev.accounts = info.accounts;
+                ev.volume = info.volume;
+                ev.first_seen = info.first_seen;
+                ev.last_seen = info.last_seen;
+            } else {
+                SynchronyState::ClusterInfo info;
+                if (!r.sync->cluster(id, info) || info.accounts == rep.accounts) continue;
+                ev.accounts = info.accounts;
+                ev.first_seen = info.first_seen;
+                ev.last_seen = info.last_seen;
+            }
+            events.push_back(ev);
+        }
+    }
+    for (size_t i = 0; i < events.size(); ++i) {
+        const ClusterEvent& ev = events[i];
+        const bool forced = i >= from_state;
+        Finding& f = scratch_;
+        start_finding(r, std::to_string(ev.cluster_id), f);
+        auto rev = r.revisions.find(ev.cluster_id);
+        switch (ev.change) {
+            case ClusterChange::Created:
+                f.activity = FindingActivity::Create;
+                f.revision = 0;
+                r.revisions[ev.cluster_id] = {0, ev.accounts, now_};
+                break;
+            case ClusterChange::Updated:
+                // A growing farm changes size often; investigators get an update when it grew
+                // by the update factor, not for every account.
+                if (!forced && rev != r.revisions.end() &&
+                    ev.accounts < rev->second.accounts * opt_.update_factor)
+                    continue;
+                f.activity = FindingActivity::Update;
+                f.revision = rev == r.revisions.end() ? 1 : rev->second.revision + 1;
+                r.revisions[ev.cluster_id] = {f.revision, ev.accounts, now_};
+                break;
+            case ClusterChange::Closed:
+                f.activity = FindingActivity::Close;
+                f.revision = rev == r.revisions.end() ? 1 : rev->second.revision + 1;
+                if (rev != r.revisions.end()) r.revisions.erase(rev);
+                break;
+        }
+        std::vector<uint32_t> ids = r.link ? r.link->accounts(ev.cluster_id, opt_.finding_accounts)
+                                           : r.sync->accounts(ev.cluster_id, opt_.finding_accounts);
+        add_accounts(ids, ev.accounts, f);
+        add_context(ids, f);
+        f.group.emplace_back("cluster", std::to_string(ev.cluster_id));
+        if (r.link) {
+            for (const auto& k : r.link->keys(ev.cluster_id, kFindingKeys))
+                f.keys.push_back({key_name(s.link_on[k.spec]), std::string(k.text), k.accounts});
+        } else {
+            SynchronyState::ClusterInfo info;
+            if (r.sync->cluster(ev.cluster_id, info))
+                f.measures.emplace_back("min_similarity", info.min_similarity);
+        }
+        f.requests = ev.volume.requests;
+        f.client_bytes = ev.volume.client_bytes;
+        f.server_bytes = ev.volume.server_bytes;
+        f.first_seen_ns = ev.first_seen;
+        f.last_seen_ns = ev.last_seen;
+        // Templates of cluster rules see the cluster's measures: accounts and volume.
+        std::vector<double> m(s.measures.size(), 0);
+        for (size_t i = 0; i < s.measures.size(); ++i) {
+            const auto& ref = s.measures[i];
+            if (ref.kind == MeasureRef::Kind::Distinct && ref.field == FieldId::Account)
+                m[i] = static_cast<double>(ev.accounts);
+            else if (ref.kind == MeasureRef::Kind::Count)
+                m[i] = static_cast<double>(ev.volume.requests);
+            else if (ref.kind == MeasureRef::Kind::Sum && ref.field == FieldId::Requests)
+                m[i] = static_cast<double>(ev.volume.requests);
+            else if (ref.kind == MeasureRef::Kind::Sum && ref.field == FieldId::ClientBytes)
+                m[i] = static_cast<double>(ev.volume.client_bytes);
+            else if (ref.kind == MeasureRef::Kind::Sum && ref.field == FieldId::ServerBytes)
+                m[i] = static_cast<double>(ev.volume.server_bytes);
+            f.measures.emplace_back(measure_name(ref), m[i]);
+        }
+        if (!s.output.empty())
+            s.output.render(nullptr, m, f.output);
+        else
+            f.output = s.desc;
+        if (ev.change == ClusterChange::Closed && ev.merged_into != 0)
+            f.output += " (merged into " + finding_id(s.id, std::to_string(ev.merged_into)) + ")";
+        emit(f);
+    }
+}
+
+void Engine::close_aggregate_groups(Runtime& r, std::span<const uint64_t> closed) {
+    for (uint64_t h : closed) {
+        const auto it = r.groups.find(h);
+        if (it == r.groups.end()) continue;
+        if (it->second.reported) {
+            Finding& f = scratch_;
+            start_finding(r, std::to_string(h), f);
+            f.activity = FindingActivity::Close;
+            f.revision = it->second.revision + 1;
+            f.account_count = it->second.accounts.size();
+            f.first_seen_ns = it->second.first_seen;
+            f.last_seen_ns = it->second.last_seen;
+            f.output = "window expired";
+            emit(f);
+        }
+        r.groups.erase(it);
+    }
+}
+
+void Engine::advance(int64_t now_ns) {
+    now_ = std::max(now_, now_ns);
+    std::vector<uint64_t> closed;
+    int64_t horizon = 3600'000'000'000;
+    for (auto& rp : runtimes_) {
+        Runtime& r = *rp;
+        horizon = std::max(horizon, 2 * r.spec->window_ns);
+        if (r.agg) {
+            closed.clear();
+            r.agg->expire(now_, &closed);
+            close_aggregate_groups(r, closed);
+        } else if (r.link) {
+            r.link->advance(now_);
+            drain_cluster_events(r, true);
+        } else if (r.sync) {
+            r.sync->advance(now_);
+            drain_cluster_events(r, true);
+        }
+    }
+    // Accounts unseen for twice the longest window (at least an hour) are forgotten; every
+    // state has let go of them by then (see AccountTable).
+    if (now_ >= next_account_expiry_) {
+        accounts_.expire(now_, horizon);
+        next_account_expiry_ = now_ + 60'000'000'000;
+    }
+}
+
+std::vector<uint8_t> Engine::save() const {
+    std::vector<RuleStateRef> refs;
+    for (const auto& rp : runtimes_) {
+        if (rp->agg) refs.push_back({rp->spec->id, rp->agg.get()});
+        if (rp->link) refs.push_back({rp->spec->id, rp->link.get()});
+        if (rp->sync) refs.push_back({rp->spec->id, rp->sync.get()});
+    }
+    std::vector<uint8_t> states = save_state(accounts_, refs);
+    // The engine's own bookkeeping: which findings are open, at which revision, so updates
+    // after a restart keep their finding_id and count on.
+    std::vector<uint8_t> out;
+    StateWriter w(out);
+    w.u64(states.size());
+    w.bytes(states);
+    w.u32(static_cast<uint32_t>(runtimes_.size()));
+    for (const auto& rp : runtimes_) {
+        w.str(rp->spec->id);
+        w.u64(rp->signature);
+        w.u32(static_cast<uint32_t>(rp->revisions.size()));
+        for (const auto& [id, rep] : rp->revisions) {
+            w.u64(id);
+            w.u32(rep.revision);
+            w.u32(rep.accounts);
+            w.i64(rep.at_ns);
+        }
+        uint32_t reported = 0;
+        for (const auto& [h, g] : rp->groups)
+            reported += g.reported;
+        w.u32(reported);
+        for (const auto& [h, g] : rp->groups) {
+            if (!g.reported) continue;
+            w.u64(h);
+            w.u32(g.revision);
+            w.f64(g.level);
+            w.i64(g.first_seen);
+            w.i64(g.last_seen);
+            w.u64(g.observations);
+            w.u32(static_cast<uint32_t>(g.accounts.size()));
+            for (uint32_t a : g.accounts)
+                w.u32(a);
+        }
+    }
+    return out;
+}
+
+StateIoResult Engine::restore(std::span<const uint8_t> bytes) {
+    StateReader r(bytes);
+    const uint64_t n = r.u64();
+    if (!r.ok() || n > r.remaining()) return {false, "engine state truncated", {}, 0};
+    const auto states = r.bytes(static_cast<size_t>(n));
+    std::vector<RuleStateRef> refs;
+    for (const auto& rp : runtimes_) {
+        if (rp->agg) refs.push_back({rp->spec->id, rp->agg.get()});
+        if (rp->link) refs.push_back({rp->spec->id, rp->link.get()});
+        if (rp->sync) refs.push_back({rp->spec->id, rp->sync.get()});
+    }
+    StateIoResult res = restore_state(states, accounts_, refs);
+    if (!res.ok) return res;
+    facts_.assign(accounts_.id_limit(), AccountFacts{});
+    const uint32_t rules = r.count(12);
+    for (uint32_t i = 0; i < rules && r.ok(); ++i) {
+        const std::string id = r.str(256);
+        const uint64_t sig = r.u64();
+        Runtime* rt = nullptr;
+        for (auto& rp : runtimes_)
+            if (rp->spec->id == id && rp->signature == sig) rt = rp.get();
+        const uint32_t nrev = r.count(24);
+        for (uint32_t k = 0; k < nrev && r.ok(); ++k) {
+            const uint64_t cid = r.u64();
+            Runtime::Reported rep;
+            rep.revision = r.u32();
+            rep.accounts = r.u32();
+            rep.at_ns = r.i64();
+            if (rt) rt->revisions[cid] = rep;
+        }
+        const uint32_t ngroups = r.count(44);
+        for (uint32_t k = 0; k < ngroups && r.ok(); ++k) {
+            Runtime::Group g;
+            const uint64_t h = r.u64();
+            g.reported = true;
+            g.revision = r.u32();
+            g.level = r.f64();
+            g.first_seen = r.i64();
+            g.last_seen = r.i64();
+            g.observations = r.u64();
+            const uint32_t na = r.count(4, opt_.finding_accounts);
+            for (uint32_t j = 0; j < na && r.ok(); ++j) {
+                const uint32_t a = r.u32();
+                if (a < accounts_.id_limit()) g.accounts.push_back(a);
+            }
+            std::sort(g.accounts.begin(), g.accounts.end());
+            if (rt && rt->agg) rt->groups[h] = std::move(g);
+        }
+    }
+    if (!r.ok()) res.skipped.push_back("(finding bookkeeping truncated)");
+    return res;
+}
+
+StateIoResult Engine::merge(std::span<const uint8_t> bytes) {
+    StateReader r(bytes);
+    const uint64_t n = r.u64();
+    if (!r.ok() || n > r.remaining()) return {false, "engine state truncated", {}, 0};
+    const auto states = r.bytes(static_cast<size_t>(n));
+    std::vector<RuleStateRef> refs;
+    for (const auto& rp : runtimes_) {
+        if (rp->agg) refs.push_back({rp->spec->id, rp->agg.get()});
+        if (rp->link) refs.push_back({rp->spec->id, rp->link.get()});
+        if (rp->sync) refs.push_back({rp->spec->id, rp->sync.get()});
+    }
+    StateIoResult res = merge_state(states, accounts_, refs);
+    if (facts_.size() < accounts_.id_limit()) facts_.resize(accounts_.id_limit());
+    return res;
+}
+
+size_t Engine::memory_bytes() const {
+    size_t b = accounts_.memory_bytes() + facts_.capacity() * sizeof(AccountFacts) +
+               samples_.size() * sizeof(Sample);
+    for (const auto& rp : runtimes_) {
+        if (rp->agg) b += rp->agg->memory_bytes();
+        if (rp->link) b += rp->link->memory_bytes();
+        if (rp->sync) b += rp->sync->memory_bytes();
+        b += rp->dedup.size() * 32 + rp->revisions.size() * 32;
+        for (const auto& [h, g] : rp->groups)
+            b += 96 + g.accounts.capacity() * 4;
+    }
+    return b;
+}
+
+}  // namespace sybilwatch::rules

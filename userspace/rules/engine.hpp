@@ -1,0 +1,128 @@
+// The rules engine: attributed observations in, Findings out. It evaluates every enabled rule's
+// condition (and exceptions) on each observation and feeds the matching ones to the rule's
+// runtime (match: directly; aggregate, link, synchrony: their states), then turns what the
+// runtimes report into Findings with the accounts, shared keys, networks, client stacks and
+// sample connections an investigator needs. Its input is a stream of observations and nothing
+// else, and its state saves, restores and merges (the same engine runs centrally over a
+// fleet's observations). Time is event time: obs.ts_ns, and advance(now) for expiry.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "identity/attributed_observation.hpp"
+#include "rules/account_table.hpp"
+#include "rules/aggregate_state.hpp"
+#include "rules/finding.hpp"
+#include "rules/link_state.hpp"
+#include "rules/rule_loader.hpp"
+#include "rules/state_io.hpp"
+#include "rules/synchrony_state.hpp"
+
+namespace sybilwatch::rules {
+
+class FindingSink {
+  public:
+    virtual ~FindingSink() = default;
+    virtual void on_finding(const Finding& f) = 0;
+};
+
+struct EngineOptions {
+    uint32_t max_accounts = 4'000'000;   // accounts tracked at once (AccountTable capacity)
+    uint32_t finding_accounts = 10'000;  // accounts listed in a finding (the rest counted)
+    uint32_t samples = 5;                // sample connections per finding
+    uint32_t max_groups = 100'000;       // per aggregate rule, and match-rule dedup entries
+    // A match rule raises one finding per group (its group_by, else the account, else the
+    // client address) per this long; repeats are counted, not raised.
+    int64_t match_dedup_ns = 3600'000'000'000;
+    // An Update when a finding's accounts (aggregate: distinct(account), else count; link and
+    // synchrony: the cluster's accounts) grew by this factor since it was last raised.
+    double update_factor = 1.5;
+};
+
+struct EngineStats {
+    uint64_t observations = 0;
+    uint64_t evaluations = 0;  // rule conditions evaluated
+    uint64_t matches = 0;      // ... that held (and no exception did)
+    uint64_t excepted = 0;     // held, but an exception matched
+    uint64_t findings_created = 0, findings_updated = 0, findings_closed = 0;
+    uint64_t suppressed = 0;  // match-rule repeats within the dedup window
+    uint64_t accounts_refused = 0;
+};
+
+class Engine {
+  public:
+    Engine(std::shared_ptr<const RuleSet> rules, const EngineOptions& opt, FindingSink& out);
+    ~Engine();
+
+    void observe(const identity::AttributedObservation& a);
+    // Advances event time: window expiry, link rebuilds, synchrony scans, closing findings.
+    void advance(int64_t now_ns);
+
+    // A new rule set compiled beside the running one: rules whose definition (kind and
+    // everything that shapes their state) is unchanged keep their state and open findings;
+    // the others start empty, and findings of removed rules are closed.
+    void replace_rules(std::shared_ptr<const RuleSet> rules);
+    const RuleSet& rules() const { return *rules_; }
+
+    std::vector<uint8_t> save() const;
+    StateIoResult restore(std::span<const uint8_t> bytes);
+    StateIoResult merge(std::span<const uint8_t> bytes);
+
+    const EngineStats& stats() const { return stats_; }
+    size_t accounts() const { return accounts_.size(); }
+    size_t memory_bytes() const;
+    int64_t now() const { return now_; }
+
+  private:
+    struct Runtime;  // one enabled rule: its spec and state
+    struct Sample {
+        SampleConnection conn;
+        uint32_t account = AccountTable::kNoAccount;
+    };
+    struct AccountFacts {  // the latest connection of each account, for networks and stacks
+        net::IpAddress ip;
+        uint32_t ja4 = 0;  // interned text id; 0 = none
+    };
+
+    void build_runtimes(std::shared_ptr<const RuleSet> rules,
+                        std::vector<std::unique_ptr<Runtime>>* previous);
+    void on_match(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
+    void on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
+    void on_link(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
+    void drain_cluster_events(Runtime& r, bool catch_up = false);
+    void close_aggregate_groups(Runtime& r, std::span<const uint64_t> closed);
+
+    // Finding assembly.
+    void start_finding(const Runtime& r, std::string_view id_seed, Finding& f) const;
+    void add_accounts(std::span<const uint32_t> ids, uint64_t total, Finding& f) const;
+    void add_context(std::span<const uint32_t> ids, Finding& f) const;
+    void emit(Finding& f);
+    uint32_t intern_ja4(std::string_view text);
+
+    std::shared_ptr<const RuleSet> rules_;
+    EngineOptions opt_;
+    FindingSink& out_;
+    AccountTable accounts_;
+    std::vector<std::unique_ptr<Runtime>> runtimes_;
+    std::vector<AccountFacts> facts_;  // by account id
+    std::vector<std::string> ja4_texts_{std::string()};
+    std::unordered_map<std::string, uint32_t> ja4_ids_;
+    std::vector<Sample> samples_;  // ring of the latest connections
+    size_t sample_next_ = 0;
+    int64_t now_ = 0;
+    int64_t next_account_expiry_ = 0;
+    EngineStats stats_;
+    Finding scratch_;
+    std::string key_text_;
+    std::vector<std::string> link_texts_;
+};
+
+// Lower-case hex of a 64-bit hash of the rule id and a group: the stable finding_id.
+std::string finding_id(std::string_view rule, std::string_view group);
+
+}  // namespace sybilwatch::rules

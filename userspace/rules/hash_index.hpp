@@ -1,0 +1,115 @@
+// HashIndex: an open-addressing map from 64-bit keys (already hashes) to 32-bit slots. The
+// rule states keep their records in dense vectors and use this only to find a record's index,
+// so one entry costs 12 bytes over the table's slots instead of a node allocation per entry
+// (std::unordered_map would add ~40 B per tracked account or key). Key and value share a slot
+// so a lookup touches one cache line.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace sybilwatch::rules {
+
+// splitmix64's finaliser: callers may pass weak hashes (small integers), so positions and
+// HyperLogLog ranks always go through this.
+inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+class HashIndex {
+  public:
+    static constexpr uint32_t kNone = UINT32_MAX;
+
+    // The value stored for key, or kNone.
+    uint32_t find(uint64_t key) const {
+        if (slots_.empty()) return kNone;
+        for (size_t i = pos(key);; i = (i + 1) & mask_) {
+            if (slots_[i].val == kNone) return kNone;
+            if (slots_[i].key == key) return slots_[i].val;
+        }
+    }
+    // Inserts key -> value unless key is present; returns the present value or kNone.
+    uint32_t insert(uint64_t key, uint32_t value) {
+        if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+        size_t i = pos(key);
+        for (; slots_[i].val != kNone; i = (i + 1) & mask_) {
+            if (slots_[i].key == key) return slots_[i].val;
+        }
+        slots_[i] = Slot{key, value};
+        ++size_;
+        return kNone;
+    }
+    // Replaces the value of a present key; returns false if absent.
+    bool assign(uint64_t key, uint32_t value) {
+        if (slots_.empty()) return false;
+        for (size_t i = pos(key);; i = (i + 1) & mask_) {
+            if (slots_[i].val == kNone) return false;
+            if (slots_[i].key == key) {
+                slots_[i].val = value;
+                return true;
+            }
+        }
+    }
+    // Removes key (backward-shift deletion: no tombstones, so probes stay short).
+    bool erase(uint64_t key) {
+        if (slots_.empty()) return false;
+        size_t i = pos(key);
+        for (;; i = (i + 1) & mask_) {
+            if (slots_[i].val == kNone) return false;
+            if (slots_[i].key == key) break;
+        }
+        for (size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+            if (slots_[j].val == kNone) break;
+            const size_t home = pos(slots_[j].key);
+            // Move j back into the hole at i unless its home lies cyclically in (i, j].
+            const bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
+            if (!stays) {
+                slots_[i] = slots_[j];
+                i = j;
+            }
+        }
+        slots_[i].val = kNone;
+        --size_;
+        return true;
+    }
+    void clear() {
+        slots_.clear();
+        mask_ = 0;
+        size_ = 0;
+    }
+    void reserve(size_t n) {
+        while (n * 4 > slots_.size() * 3)
+            grow();
+    }
+    size_t size() const { return size_; }
+    size_t memory_bytes() const { return slots_.capacity() * sizeof(Slot); }
+
+  private:
+    size_t pos(uint64_t key) const { return static_cast<size_t>(mix64(key)) & mask_; }
+    struct Slot {
+        uint64_t key = 0;
+        uint32_t val = kNone;  // kNone marks an empty slot
+    };
+    void grow() {
+        std::vector<Slot> old = std::move(slots_);
+        const size_t cap = old.empty() ? 16 : old.size() * 2;
+        slots_.assign(cap, Slot{});
+        mask_ = cap - 1;
+        size_ = 0;
+        for (const Slot& s : old) {
+            if (s.val != kNone) insert(s.key, s.val);
+        }
+    }
+
+    std::vector<Slot> slots_;
+    size_t mask_ = 0;
+    size_t size_ = 0;
+};
+
+}  // namespace sybilwatch::rules

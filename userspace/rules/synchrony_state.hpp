@@ -1,0 +1,114 @@
+// SynchronyState: the runtime of one `kind: synchrony` rule: accounts driven by one scheduler
+// are active in the same time buckets. Per account it keeps the set of active buckets over
+// the window (a ring bitset: window/bucket bits, 48 B for 6 h of 1 min buckets, plus 8 B).
+//
+// Every scan_interval a scan finds the clusters: accounts with at least min_active_buckets
+// get a MinHash signature of their bucket set (bands x rows hashes, computed from a per-scan
+// table of hash values of the live buckets, so a signature costs active_buckets x K mins);
+// LSH banding (accounts whose signatures agree on all rows of a band share a bucket) yields
+// candidate pairs without comparing all pairs; each candidate is verified with the exact
+// Jaccard similarity of the two bitsets and united when >= min_similarity. Components of at
+// least min_accounts are clusters. Bands and rows are chosen from min_similarity so a pair at
+// the threshold becomes a candidate with >= 95% probability while random pairs rarely do.
+//
+// Cluster ids are stable across scans (a new cluster takes the id of the previous cluster it
+// shares the most accounts with); events follow the link rule's ClusterEvent (no volume).
+// A bucket b (events in [b*bucket, (b+1)*bucket)) counts while now < b*bucket + window.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "rules/hash_index.hpp"
+#include "rules/link_state.hpp"
+#include "rules/state_codec.hpp"
+#include "rules/window.hpp"
+
+namespace sybilwatch::rules {
+
+struct SynchronyConfig {
+    int64_t bucket_ns = 60'000'000'000;
+    int64_t window_ns = 6 * 3600'000'000'000;
+    double min_similarity = 0.7;
+    uint32_t min_active_buckets = 8;
+    uint32_t min_accounts = 5;
+    int64_t scan_interval_ns = 0;  // 0 = max(bucket, window / 36)
+    uint32_t bands = 0, rows = 0;  // 0 = chosen from min_similarity
+    uint64_t seed = 0x73796e6368726f6eULL;
+};
+
+class SynchronyState {
+  public:
+    static constexpr uint32_t kNone = UINT32_MAX;
+
+    struct ClusterInfo {
+        uint64_t id = 0;
+        uint32_t accounts = 0;
+        int64_t first_seen = 0, last_seen = 0;  // first and last active bucket start
+        double min_similarity = 1.0;            // lowest verified pair that joined it
+    };
+
+    explicit SynchronyState(const SynchronyConfig& cfg);
+
+    void observe(int64_t t, uint32_t account);
+    // Runs a scan when one is due.
+    void advance(int64_t now);
+    void scan(int64_t now);
+    std::vector<ClusterEvent> take_events();
+
+    uint64_t cluster_of(uint32_t account) const;
+    bool cluster(uint64_t id, ClusterInfo& out) const;
+    std::vector<uint32_t> accounts(uint64_t id, size_t cap = SIZE_MAX) const;
+    std::vector<uint64_t> cluster_ids() const;
+    // Exact Jaccard similarity of two accounts' live bucket sets at `now`.
+    double similarity(uint32_t a, uint32_t b, int64_t now) const;
+    uint32_t active_buckets(uint32_t a, int64_t now) const;
+
+    // ORs another state's bucket sets in (account ids mapped as for LinkState::merge).
+    void merge(const SynchronyState& other, std::span<const uint32_t> account_map);
+
+    int64_t now() const { return now_; }
+    uint32_t bands() const { return bands_; }
+    uint32_t rows() const { return rows_; }
+    size_t tracked_accounts() const { return tracked_; }
+    uint64_t candidates_checked() const { return checked_; }
+    const SynchronyConfig& config() const { return cfg_; }
+    size_t memory_bytes() const;
+
+    void save(StateWriter& w) const;
+    bool load(StateReader& r, uint32_t account_limit);
+
+  private:
+    struct Cluster {
+        uint64_t id = 0;
+        std::vector<uint32_t> members;  // sorted
+        int64_t first_seen = 0, last_seen = 0;
+        double min_similarity = 1.0;
+    };
+    void ensure(uint32_t a);
+    void roll(uint32_t a, int64_t bucket);  // clears ring slots up to `bucket`
+    std::span<uint64_t> bits(uint32_t a) { return {bits_.data() + size_t{a} * words_, words_}; }
+    std::span<const uint64_t> bits(uint32_t a) const {
+        return {bits_.data() + size_t{a} * words_, words_};
+    }
+    std::vector<uint64_t> live_mask(int64_t now) const;
+
+    SynchronyConfig cfg_;
+    Window window_;  // resolution = bucket
+    uint32_t ring_;  // slots (bits) per account
+    uint32_t words_;
+    uint32_t bands_, rows_;
+    std::vector<uint64_t> bits_;
+    std::vector<int64_t> last_;  // newest bucket rolled to; INT64_MIN = not tracked
+    size_t tracked_ = 0;
+    std::vector<Cluster> clusters_;
+    HashIndex member_index_;  // account -> clusters_ index
+    std::vector<ClusterEvent> events_;
+    uint64_t next_id_ = 1;
+    uint64_t checked_ = 0;
+    int64_t now_ = INT64_MIN;
+    int64_t last_scan_ = INT64_MIN;
+};
+
+}  // namespace sybilwatch::rules
