@@ -778,7 +778,10 @@ bool FindingExpectation::matches(const Finding& f) const {
         if (!std::binary_search(f.accounts.begin(), f.accounts.end(), a)) return false;
     for (const auto& a : not_accounts)
         if (std::binary_search(f.accounts.begin(), f.accounts.end(), a)) return false;
-    for (const auto& [field, value] : keys) {
+    for (const auto& kv : keys) {
+        // Not a structured binding: clang 14 cannot capture those in a lambda.
+        const auto& field = kv.first;
+        const auto& value = kv.second;
         const bool found = std::any_of(f.keys.begin(), f.keys.end(), [&](const KeyCount& k) {
             return k.field == field && (value.empty() || k.value == value);
         });
