@@ -98,4 +98,62 @@ const char* to_string(LogLevel l) {
     return "?";
 }
 
+const char* to_string(SinkType t) {
+    switch (t) {
+        case SinkType::File:
+            return "file";
+        case SinkType::Stdout:
+            return "stdout";
+        case SinkType::Syslog:
+            return "syslog";
+        case SinkType::Hec:
+            return "hec";
+        case SinkType::Webhook:
+            return "webhook";
+    }
+    return "?";
+}
+
+const char* to_string(SinkFormat f) {
+    switch (f) {
+        case SinkFormat::Json:
+            return "json";
+        case SinkFormat::Ocsf:
+            return "ocsf";
+        case SinkFormat::Ecs:
+            return "ecs";
+        case SinkFormat::Cef:
+            return "cef";
+    }
+    return "?";
+}
+
+const char* to_string(SinkSeverity s) {
+    switch (s) {
+        case SinkSeverity::Info:
+            return "info";
+        case SinkSeverity::Low:
+            return "low";
+        case SinkSeverity::Medium:
+            return "medium";
+        case SinkSeverity::High:
+            return "high";
+        case SinkSeverity::Critical:
+            return "critical";
+    }
+    return "?";
+}
+
+const char* to_string(SyslogProtocol p) {
+    switch (p) {
+        case SyslogProtocol::Udp:
+            return "udp";
+        case SyslogProtocol::Tcp:
+            return "tcp";
+        case SyslogProtocol::Tls:
+            return "tls";
+    }
+    return "?";
+}
+
 }  // namespace sybilwatch::config

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "capture/ebpf_capture.hpp"
@@ -63,7 +64,7 @@ struct IdentitySection {
 };
 
 struct RulesSection {
-    std::vector<std::string> paths;  // rule files and directories; empty = the built-in pack
+    std::vector<std::string> paths;      // rule files and directories; empty = the built-in pack
     uint32_t max_accounts = 4'000'000;   // accounts the engine tracks at once
     uint32_t finding_accounts = 10'000;  // accounts listed in one finding
     bool operator==(const RulesSection&) const = default;
@@ -79,6 +80,52 @@ struct OutputSection {
     std::string findings = "/var/lib/sybilwatch/findings.jsonl";  // "" = no findings file
     bool to_stdout = true;                                        // key "stdout"
     bool operator==(const OutputSection&) const = default;
+};
+
+// sinks: findings to the SIEM, each with its own format, filter, rate limit and on-disk spool
+// (docs/siem.md). The config names the kinds; service/rules_stage.cpp maps them onto the
+// alerts library (this library does not link it).
+enum class SinkType : uint8_t { File, Stdout, Syslog, Hec, Webhook };
+enum class SinkFormat : uint8_t { Json, Ocsf, Ecs, Cef };
+enum class SinkSeverity : uint8_t { Info, Low, Medium, High, Critical };  // rules::Severity's
+enum class SyslogProtocol : uint8_t { Udp, Tcp, Tls };
+
+struct SinkSection {
+    std::string name;  // unique, [a-z0-9_-]; the spool is state.dir/spool/NAME
+    SinkType type = SinkType::File;
+    SinkFormat format = SinkFormat::Json;
+    SinkSeverity min_severity = SinkSeverity::Info;
+    std::vector<std::string> include_tags;  // non-empty: a finding needs one of them
+    std::vector<std::string> exclude_tags;
+    std::vector<std::string> rules;  // non-empty: only these rule ids
+    bool closes = true;              // false: Close activities are not sent
+    double rate = 0;                 // findings/s delivered; 0 = unlimited
+    uint32_t burst = 0;              // 0 = max(1, rate)
+    uint64_t spool_max_bytes = 256ull << 20;
+    // file
+    std::string path;
+    uint64_t rotate_bytes = 100ull << 20;  // 0 = never
+    uint32_t keep = 5;
+    // syslog
+    std::string address;  // HOST:PORT
+    SyslogProtocol protocol = SyslogProtocol::Tcp;
+    std::string facility = "local0";
+    std::string app_name = "sybilwatchd";
+    std::string server_name;  // tls: the name checked and sent as SNI; "" = the host
+    std::string client_cert, client_key;
+    // hec, webhook
+    std::string url;
+    std::string token_file, token_env;  // hec: exactly one (the secret itself is never here)
+    std::string index;
+    std::string sourcetype = "sybilwatch:finding";
+    bool ack = false;
+    std::string key_file, key_env;  // webhook: at most one; none = unsigned
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool batch = false;
+    // TLS: syslog (protocol tls), hec, webhook
+    std::string ca_file;  // "" = the system store
+    bool verify = true;
+    bool operator==(const SinkSection&) const = default;
 };
 
 struct MetricsSection {
@@ -110,6 +157,7 @@ struct DaemonConfig {
     RulesSection rules;
     RingSection ring;
     OutputSection output;
+    std::vector<SinkSection> sinks;
     MetricsSection metrics;
     ControlSection control;
     StateSection state;
@@ -129,5 +177,9 @@ struct DaemonConfig {
 
 const char* to_string(CaptureMode m);
 const char* to_string(LogLevel l);
+const char* to_string(SinkType t);
+const char* to_string(SinkFormat f);
+const char* to_string(SinkSeverity s);
+const char* to_string(SyslogProtocol p);
 
 }  // namespace sybilwatch::config

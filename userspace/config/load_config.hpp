@@ -36,7 +36,8 @@ DaemonConfig load_config(const std::string& path);
 // document is read (see load_config.cpp on yaml-cpp 0.7's LoadAll).
 DaemonConfig load_config_text(std::string_view yaml, std::string_view name);
 
-// Every key the loader accepts, dotted ("identity.socket.path"), in documentation order.
+// Every key the loader accepts, dotted ("identity.socket.path"), in documentation order; the
+// list of sinks is "sinks" followed by its items' keys as "sinks[].type".
 std::vector<std::string> known_keys();
 
 // `cfg` as YAML that load_config_text reads back to the same DaemonConfig.

@@ -1,14 +1,19 @@
 // The stages after attribution in sybilwatchd: the rules engine over every attributed
-// observation, and its findings to the configured outputs (the findings file and stdout, each an
-// alerts::Sink with its own on-disk spool, so a full disk or a closed pipe loses nothing that
-// was raised). Its state (windows, clusters, open findings) is what the daemon saves.
+// observation, and its findings to the configured sinks (`sinks:`, plus the built-in outputs
+// output.findings and output.stdout as the sinks findings_file and stdout). Each is an
+// alerts::Sink with its own on-disk spool under state.dir/spool/NAME, so a SIEM that is down, a
+// full disk or a closed pipe loses nothing that was raised. Its state (windows, clusters, open
+// findings) is what the daemon saves.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "alerts/router.hpp"
+#include "alerts/file_transport.hpp"
+#include "alerts/secret.hpp"
+#include "alerts/sink.hpp"
 #include "config/daemon_config.hpp"
 #include "rules/engine.hpp"
 #include "service/daemon.hpp"
@@ -27,7 +32,9 @@ std::shared_ptr<const rules::RuleSet> load_configured_rules(const config::Daemon
 
 class RulesStage : public Downstream, private StateProvider, private rules::FindingSink {
   public:
-    // Loads the rules and opens the outputs; throws RulesError or std::runtime_error.
+    // Loads the rules and opens the sinks; throws RulesError or std::runtime_error (a sink
+    // whose secret, TLS files or spool cannot be used: the message names the sink, never the
+    // secret).
     explicit RulesStage(const config::DaemonConfig& cfg);
     ~RulesStage() override;
 
@@ -46,11 +53,25 @@ class RulesStage : public Downstream, private StateProvider, private rules::Find
     std::vector<uint8_t> save_state() override { return engine_->save(); }
     void restore_state(std::span<const uint8_t> bytes) override;
     void on_finding(const rules::Finding& f) override;
+    // Opens what `cfg` names. A sink whose config, secret and spool directory are unchanged
+    // keeps running; the others are prepared first (secrets, TLS files: an error changes
+    // nothing), then the old ones stop and the new ones open on the same spools.
     void open_outputs(const config::DaemonConfig& cfg);
+    void stop_sinks(std::chrono::milliseconds drain);
+
+    struct OpenSink {
+        config::SinkSection cfg;
+        std::string spool_dir;
+        // The secret as it was when the sink was built: a changed file or variable rebuilds
+        // the sink on reload (token rotation).
+        alerts::Secret secret;
+        alerts::FileTransport* file = nullptr;  // reopened on reload (external logrotate)
+        std::unique_ptr<alerts::Sink> sink;
+    };
 
     config::DaemonConfig cfg_;
     std::unique_ptr<rules::Engine> engine_;
-    std::unique_ptr<alerts::AlertRouter> router_;
+    std::vector<OpenSink> sinks_;  // configured sinks first, then the built-ins
     int64_t last_advance_ns_ = 0;
     uint64_t findings_ = 0;
 };

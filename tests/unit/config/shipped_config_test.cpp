@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "config/load_config.hpp"
@@ -13,6 +14,14 @@ namespace {
 
 const std::string kShipped = std::string(SW_SOURCE_DIR) + "/systemd/sybilwatch.yaml";
 const std::string kDoc = std::string(SW_SOURCE_DIR) + "/docs/config.md";
+
+// known_keys() without the keys of a sink ("sinks[].type"): the shipped file has `sinks: []`.
+std::vector<std::string> top_keys() {
+    std::vector<std::string> keys;
+    for (const auto& k : known_keys())
+        if (!k.starts_with("sinks[]")) keys.push_back(k);
+    return keys;
+}
 
 // Dotted keys of the leaves of a YAML mapping, in file order.
 void leaf_keys(const YAML::Node& n, const std::string& prefix, std::vector<std::string>& out) {
@@ -50,7 +59,42 @@ TEST(ShippedConfig, LoadsToTheDefaults) {
 TEST(ShippedConfig, SpellsOutEveryKey) {
     std::vector<std::string> file;
     leaf_keys(YAML::LoadFile(kShipped), "", file);
-    EXPECT_EQ(file, known_keys());
+    EXPECT_EQ(file, top_keys());
+}
+
+// The commented `sinks:` example in the shipped file: "# sinks:" and the "#   " lines after it.
+std::string shipped_sink_example() {
+    std::ifstream in(kShipped);
+    std::string line, yaml;
+    bool in_example = false;
+    while (std::getline(in, line)) {
+        if (line == "# sinks:") {
+            in_example = true;
+        } else if (in_example && !line.starts_with("#   ")) {
+            break;
+        }
+        if (in_example) yaml += line.substr(2) + "\n";
+    }
+    return yaml;
+}
+
+TEST(ShippedConfig, SinkExampleLoadsAndShowsEveryKey) {
+    const std::string yaml = shipped_sink_example();
+    ASSERT_FALSE(yaml.empty()) << "no '# sinks:' example in " << kShipped;
+    const DaemonConfig c = load_config_text(yaml, "the sinks example in systemd/sybilwatch.yaml");
+    std::set<std::string> types;
+    for (const auto& s : c.sinks)
+        types.insert(to_string(s.type));
+    EXPECT_EQ(types, (std::set<std::string>{"file", "stdout", "syslog", "hec", "webhook"}));
+    // Every key of a sink appears in some example.
+    std::set<std::string> used;
+    for (const auto& item : YAML::Load(yaml)["sinks"])
+        for (auto it = item.begin(); it != item.end(); ++it)
+            used.insert("sinks[]." + it->first.Scalar());
+    for (const auto& k : known_keys())
+        if (k.starts_with("sinks[].")) {
+            EXPECT_TRUE(used.count(k)) << k << " has no example";
+        }
 }
 
 TEST(ShippedConfig, DocumentsEveryKey) {
@@ -79,6 +123,9 @@ TEST(ShippedConfig, DocumentedDefaultsAreTheDefaults) {
         };
         const std::string key = strip(cells[0]);
         const std::string value = strip(cells[1]);
+        ++rows;
+        // A sink's keys have per-sink defaults; the list itself defaults to [].
+        if (key.starts_with("sinks[]")) continue;
         // Dotted key back into nested YAML: headers for the sections that differ from the
         // previous row's (the table is grouped by section).
         std::vector<std::string> parts;
@@ -93,12 +140,11 @@ TEST(ShippedConfig, DocumentedDefaultsAreTheDefaults) {
             yaml += std::string(2 * i, ' ') + parts[i] + ":\n";
         yaml += std::string(2 * (parts.size() - 1), ' ') + parts.back() + ": " + value + "\n";
         prev = parts;
-        ++rows;
     }
     EXPECT_EQ(rows, known_keys().size());
     std::vector<std::string> built;
     leaf_keys(YAML::Load(yaml), "", built);
-    ASSERT_EQ(built, known_keys());  // else an empty document would pass for the defaults
+    ASSERT_EQ(built, top_keys());  // else an empty document would pass for the defaults
     EXPECT_EQ(load_config_text(yaml, "docs/config.md defaults"), DaemonConfig{}) << yaml;
 }
 
