@@ -104,7 +104,7 @@ void Joiner::on_observation(const fingerprint::Observation& obs) {
                 ++stats_.expired_records;
             } else if (within(life, rec.first_ns) || within(life, rec.last_ns)) {
                 ++stats_.matched_record_first;
-                emit(obs, rec.account, rec.user_agent, rec.request_id, rec.ts);
+                emit(obs, rec.account, StringPool::view(rec.user_agent), rec.request_id, rec.ts);
                 remember(key, life, rec.account);
                 pending_.erase(p);
                 return;
@@ -196,7 +196,7 @@ void Joiner::to_pending(const AttributionRecord& rec, const net::FlowKey& key, i
     p.ts = rec.ts;
     p.server_port = rec.server_port;
     p.account.assign(rec.account);
-    p.user_agent.assign(rec.user_agent);
+    p.user_agent = agents_.intern(rec.user_agent);
     p.request_id.assign(rec.request_id);
 }
 

@@ -20,6 +20,7 @@
 #include "fingerprint/observation.hpp"
 #include "identity/attributed_observation.hpp"
 #include "identity/attribution_record.hpp"
+#include "identity/string_pool.hpp"
 #include "net/flow_table.hpp"
 
 namespace sybilwatch::identity {
@@ -88,7 +89,8 @@ class Joiner : public fingerprint::ObservationSink {
         int64_t expires_ns = 0;
         double ts = 0;
         uint16_t server_port = 0;
-        std::string account, user_agent, request_id;
+        std::string account, request_id;
+        StringPool::Ref user_agent;  // shared: a few client builds across many records
     };
     struct Waiting {
         fingerprint::Observation obs;
@@ -115,6 +117,7 @@ class Joiner : public fingerprint::ObservationSink {
 
     JoinerConfig cfg_;
     AttributedSink& out_;
+    StringPool agents_;  // before the tables, whose records refer to it
     net::FlowTable<Pending> pending_;
     net::FlowTable<Waiting> waiting_;
     net::FlowTable<Conn> conns_;

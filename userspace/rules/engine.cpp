@@ -18,6 +18,7 @@ constexpr size_t kFindingKeys = 20;           // shared keys listed per finding
 constexpr size_t kFindingContext = 10;        // networks and client stacks listed per finding
 constexpr uint32_t kPreReportAccounts = 256;  // accounts an aggregate group keeps before it fires
 constexpr int64_t kCatchUpNs = 300'000'000'000;  // see drain_cluster_events
+constexpr uint64_t kEvalEveryObservation = 256;  // see on_aggregate
 
 uint64_t hash_text(std::string_view s, uint64_t seed = 0) {
     return hash_bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()}, seed);
@@ -106,6 +107,7 @@ struct Engine::Runtime {
         uint32_t revision = 0;
         double level = 0;  // distinct(account) or count at the last report
         int64_t first_seen = 0, last_seen = 0;
+        int64_t evaluated_ns = 0;  // event time its measures were last computed
         uint64_t observations = 0;
         Volume volume;
     };
@@ -444,24 +446,6 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
     in.sums = r.sums;
     const uint32_t g = r.agg->observe(t, in);
     if (g == AggregateState::kNoGroup) return;
-    const int64_t now = r.agg->now();
-    for (size_t i = 0; i < r.measure_src.size(); ++i) {
-        const auto [src, idx] = r.measure_src[i];
-        switch (src) {
-            case Runtime::Src::Count:
-                r.measures[i] = static_cast<double>(r.agg->count(g, now));
-                break;
-            case Runtime::Src::Rate:
-                r.measures[i] = r.agg->rate(g, now);
-                break;
-            case Runtime::Src::Distinct:
-                r.measures[i] = r.agg->distinct(g, idx, now);
-                break;
-            case Runtime::Src::Sum:
-                r.measures[i] = r.agg->sum(g, idx, now);
-                break;
-        }
-    }
     if (r.groups.size() >= opt_.max_groups && !r.groups.contains(*gh)) {
         // The state evicts least recently used groups; forget ours that it no longer has.
         std::erase_if(r.groups, [&](const auto& e) {
@@ -480,6 +464,31 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
         auto pos = std::lower_bound(grp.accounts.begin(), grp.accounts.end(), account);
         if ((pos == grp.accounts.end() || *pos != account) && grp.accounts.size() < cap)
             grp.accounts.insert(pos, account);
+    }
+    // Measures of a large group (distinct counts from a sketch) are costly and move slowly:
+    // a small group is evaluated on every observation, so it fires exactly at its threshold;
+    // a large one every 64th observation or once per second of event time.
+    if (grp.observations > kEvalEveryObservation && grp.observations % 64 != 0 &&
+        t - grp.evaluated_ns < 1'000'000'000)
+        return;
+    grp.evaluated_ns = t;
+    const int64_t now = r.agg->now();
+    for (size_t i = 0; i < r.measure_src.size(); ++i) {
+        const auto [src, idx] = r.measure_src[i];
+        switch (src) {
+            case Runtime::Src::Count:
+                r.measures[i] = static_cast<double>(r.agg->count(g, now));
+                break;
+            case Runtime::Src::Rate:
+                r.measures[i] = r.agg->rate(g, now);
+                break;
+            case Runtime::Src::Distinct:
+                r.measures[i] = r.agg->distinct(g, idx, now);
+                break;
+            case Runtime::Src::Sum:
+                r.measures[i] = r.agg->sum(g, idx, now);
+                break;
+        }
     }
     if (!s.threshold.eval(r.measures)) return;
     const double level = r.account_measure >= 0 ? r.measures[r.account_measure]
