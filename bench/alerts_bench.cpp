@@ -3,8 +3,11 @@
 // transport (synced) on the build machine's disk.
 // The finding: a link finding over 50 accounts with three sample connections taken from
 // browsers-x509.pcapng (FoxIO reference values, ../shared/conformance/foxio/VECTORS.tsv).
+#include <arpa/inet.h>
 #include <benchmark/benchmark.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include <filesystem>
 #include <string>
@@ -15,6 +18,8 @@
 #include "alerts/format.hpp"
 #include "alerts/sink.hpp"
 #include "alerts/spool.hpp"
+#include "alerts/syslog_transport.hpp"
+#include "net/unique_fd.hpp"
 
 using namespace sybilwatch;
 using namespace sybilwatch::alerts;
@@ -144,5 +149,86 @@ void BM_SinkToFile(benchmark::State& state) {
     std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_SinkToFile)->Arg(1)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// A local TCP syslog receiver that reads and discards: what a sink sustains when the SIEM keeps
+// up. The loopback listener runs on its own thread.
+class DiscardReceiver {
+  public:
+    DiscardReceiver() {
+        listen_ = net::UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(listen_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        ::listen(listen_.get(), 4);
+        socklen_t len = sizeof sa;
+        ::getsockname(listen_.get(), reinterpret_cast<sockaddr*>(&sa), &len);
+        port_ = ntohs(sa.sin_port);
+        thread_ = std::thread([this] {
+            net::UniqueFd c(::accept(listen_.get(), nullptr, nullptr));
+            std::vector<char> buf(1 << 16);
+            while (c && ::recv(c.get(), buf.data(), buf.size(), 0) > 0) {
+            }
+        });
+    }
+    ~DiscardReceiver() {
+        ::shutdown(listen_.get(), SHUT_RDWR);
+        thread_.join();
+    }
+    uint16_t port() const { return port_; }
+
+  private:
+    net::UniqueFd listen_;
+    uint16_t port_ = 0;
+    std::thread thread_;
+};
+
+// Findings through a sink (spool, delivery thread) to the local receiver over RFC 6587 TCP
+// syslog, JSON and CEF payloads; an iteration ends when all 1024 were sent.
+void BM_SinkToSyslogTcp(benchmark::State& state) {
+    const auto format = static_cast<Format>(state.range(0));
+    DiscardReceiver rx;
+    const std::string dir = temp_dir("syslog");
+    SinkOptions o;
+    o.name = "bench";
+    o.format = format;
+    o.spool_dir = dir + "/spool";
+    o.log = [](std::string_view) {};
+    SyslogTransportConfig sc;
+    sc.protocol = SyslogProtocol::Tcp;
+    sc.host = "127.0.0.1";
+    sc.port = rx.port();
+    std::string err;
+    auto transport = SyslogTransport::create(sc, err);
+    if (!transport) {
+        state.SkipWithError(err.c_str());
+        return;
+    }
+    auto sink = Sink::create(o, std::move(transport), err);
+    if (!sink) {
+        state.SkipWithError(err.c_str());
+        return;
+    }
+    const std::vector<rules::Finding> group(64, bench_finding());
+    constexpr size_t kPerIteration = 1024;
+    uint64_t target = 0;
+    for (auto _ : state) {
+        for (size_t n = 0; n < kPerIteration; n += group.size())
+            sink->submit_batch(group);
+        target += kPerIteration;
+        while (sink->stats().delivered < target)
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kPerIteration));
+    state.SetLabel(to_string(format));
+    sink->stop();
+    sink.reset();
+    std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_SinkToSyslogTcp)
+    ->Arg(static_cast<int>(Format::Json))
+    ->Arg(static_cast<int>(Format::Cef))
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
