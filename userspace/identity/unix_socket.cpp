@@ -44,15 +44,13 @@ void remove_stale(const std::string& path, const sockaddr_un& sa, int type, cons
         if (errno == ENOENT) return;
         fail("stat", errno);
     }
-    if (!S_ISSOCK(st.st_mode))
-        fail("exists and is not a socket; not replacing it");
+    if (!S_ISSOCK(st.st_mode)) fail("exists and is not a socket; not replacing it");
     Fd probe(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
     if (!probe) fail("socket", errno);
     if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) == 0)
         fail("another process is listening on it");
     if (errno != ECONNREFUSED && errno != ENOENT && errno != EPROTOTYPE) fail("probe", errno);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-        fail("removing the stale socket", errno);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail("removing the stale socket", errno);
 }
 
 gid_t group_id(const std::string& name, const Failure& fail) {
@@ -78,8 +76,7 @@ Fd bind_unix_socket(const UnixSocketOptions& opt, int type) {
     // bind() creates the file with the umask's mode; set the configured one before anyone
     // can be accepted (nothing is accepted until listen()).
     if (::chmod(opt.path.c_str(), opt.mode) != 0) fail("chmod", errno);
-    if (!opt.group.empty() &&
-        ::chown(opt.path.c_str(), uid_t(-1), group_id(opt.group, fail)) != 0)
+    if (!opt.group.empty() && ::chown(opt.path.c_str(), uid_t(-1), group_id(opt.group, fail)) != 0)
         fail("chown", errno);
     if (type == SOCK_STREAM && ::listen(fd.get(), 128) != 0) fail("listen", errno);
     return fd;
