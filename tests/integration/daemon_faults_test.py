@@ -30,17 +30,11 @@ NAME = "daemon_faults_test"
 
 
 def fail(msg):
-    print("%s: FAIL: %s" % (NAME, msg), file=sys.stderr)
-    sys.exit(1)
+    swlab.fail(NAME, msg)
 
 
-def wait_for(pred, timeout, what):
-    t_end = time.time() + timeout
-    while time.time() < t_end:
-        if pred():
-            return
-        time.sleep(0.1)
-    fail("timed out waiting for " + what)
+def wait_for(pred, timeout, what, log=lambda: ""):
+    swlab.wait_for(NAME, pred, timeout, what, log)
 
 
 class Clients:

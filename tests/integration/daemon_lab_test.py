@@ -28,8 +28,7 @@ NAME = "daemon_lab_test"
 
 
 def fail(msg):
-    print("%s: FAIL: %s" % (NAME, msg), file=sys.stderr)
-    sys.exit(1)
+    swlab.fail(NAME, msg)
 
 
 def read_jsonl(path):
@@ -37,18 +36,12 @@ def read_jsonl(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def wait_for(pred, timeout, what):
-    t_end = time.time() + timeout
-    while time.time() < t_end:
-        if pred():
-            return
-        time.sleep(0.1)
-    fail("timed out waiting for " + what)
+def wait_for(pred, timeout, what, log=lambda: ""):
+    swlab.wait_for(NAME, pred, timeout, what, log)
 
 
 def our_filters(lab, direction):
-    out = lab.gw("tc", "filter", "show", "dev", lab.gw_if, direction, check=False).stdout
-    return out.count("name sw_%s " % direction)
+    return lab.our_filters(direction)
 
 
 def main():

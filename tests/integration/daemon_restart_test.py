@@ -28,22 +28,15 @@ NAME = "daemon_restart_test"
 
 
 def fail(msg):
-    print("%s: FAIL: %s" % (NAME, msg), file=sys.stderr)
-    sys.exit(1)
+    swlab.fail(NAME, msg)
 
 
-def wait_for(pred, timeout, what):
-    t_end = time.time() + timeout
-    while time.time() < t_end:
-        if pred():
-            return
-        time.sleep(0.1)
-    fail("timed out waiting for " + what)
+def wait_for(pred, timeout, what, log=lambda: ""):
+    swlab.wait_for(NAME, pred, timeout, what, log)
 
 
 def filters(lab, direction):
-    out = lab.gw("tc", "filter", "show", "dev", lab.gw_if, direction, check=False).stdout
-    return out.count("name sw_%s " % direction)
+    return lab.our_filters(direction)
 
 
 def main():

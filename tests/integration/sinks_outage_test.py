@@ -49,17 +49,11 @@ RFC5424 = re.compile(r"^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (-|\[.*?\]) (
 
 
 def fail(msg):
-    print("%s: FAIL: %s" % (NAME, msg), file=sys.stderr)
-    sys.exit(1)
+    swlab.fail(NAME, msg)
 
 
 def wait_for(pred, timeout, what, log=lambda: ""):
-    t_end = time.time() + timeout
-    while time.time() < t_end:
-        if pred():
-            return
-        time.sleep(0.1)
-    fail("timed out waiting for %s\n%s" % (what, log()))
+    swlab.wait_for(NAME, pred, timeout, what, log)
 
 
 # --- a capture of TLS handshakes and its attribution feed ------------------------------------

@@ -56,6 +56,22 @@ def skip(name, why):
     sys.exit(77)
 
 
+def fail(name, msg):
+    """The test named `name` failed: say why and exit 1."""
+    print("%s: FAIL: %s" % (name, msg), file=sys.stderr)
+    sys.exit(1)
+
+
+def wait_for(name, pred, timeout, what, log=lambda: ""):
+    """Polls pred() every 100 ms; fails the test after `timeout` seconds (with log())."""
+    t_end = time.time() + timeout
+    while time.time() < t_end:
+        if pred():
+            return
+        time.sleep(0.1)
+    fail(name, "timed out waiting for %s\n%s" % (what, log()))
+
+
 def require_root_and_tools(name, tools=("ip", "ethtool", "nginx", "openssl", "curl", "tc")):
     if os.geteuid() != 0:
         skip(name, "needs root (network namespaces, BPF)")
@@ -371,6 +387,11 @@ http {{
                 return
             time.sleep(0.05)
         raise RuntimeError("nginx did not start:\n" + open(n + "/error.log").read())
+
+    def our_filters(self, direction):
+        """How many of sybilwatchd's TC filters ("ingress"/"egress") the gateway's veth has."""
+        out = self.gw("tc", "filter", "show", "dev", self.gw_if, direction, check=False).stdout
+        return out.count("name sw_%s " % direction)
 
     def reopen_gateway_log(self):
         """What logrotate's postrotate does: nginx reopens its log files (SIGUSR1)."""
