@@ -253,7 +253,7 @@ void Engine::replace_rules(std::shared_ptr<const RuleSet> rules) {
 
 uint32_t Engine::intern_ja4(std::string_view text) {
     if (text.empty()) return 0;
-    const auto it = ja4_ids_.find(std::string(text));
+    const auto it = ja4_ids_.find(text);
     if (it != ja4_ids_.end()) return it->second;
     if (ja4_texts_.size() > 100'000) return 0;  // bounded: beyond, stacks are not listed
     const uint32_t id = static_cast<uint32_t>(ja4_texts_.size());

@@ -111,7 +111,11 @@ class Engine {
     std::vector<std::unique_ptr<Runtime>> runtimes_;
     std::vector<AccountFacts> facts_;  // by account id
     std::vector<std::string> ja4_texts_{std::string()};
-    std::unordered_map<std::string, uint32_t> ja4_ids_;
+    struct TextHash {  // lookups by string_view: no string built per observation
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, uint32_t, TextHash, std::equal_to<>> ja4_ids_;
     std::vector<Sample> samples_;  // ring of the latest connections
     size_t sample_next_ = 0;
     int64_t now_ = 0;
