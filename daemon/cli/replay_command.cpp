@@ -252,6 +252,7 @@ int replay_command(int argc, char** argv) {
     rules::EngineOptions eo;
     eo.max_accounts = cfg.rules.max_accounts;
     eo.finding_accounts = cfg.rules.finding_accounts;
+    eo.catch_up_ns = cfg.rules.catch_up_ns;
     rules::Engine engine(ruleset, eo, findings);
     EngineFeed feed;
     feed.engine = &engine;
@@ -277,6 +278,9 @@ int replay_command(int argc, char** argv) {
         // expiry and cluster work due by then, and no further: closing findings because the
         // capture ended would report an expiry that never happened.
         engine.advance(pipeline.now_ns());
+        // ... and the growth of clusters that the update factor held back is reported, as
+        // sybilwatchd does when it stops, so the last finding shows each cluster's size.
+        engine.flush();
         if (stats) print_stats(pipeline, engine, findings.written());
     } catch (const std::exception& e) {
         findings.flush();

@@ -67,6 +67,8 @@ struct RulesSection {
     std::vector<std::string> paths;      // rule files and directories; empty = the built-in pack
     uint32_t max_accounts = 4'000'000;   // accounts the engine tracks at once
     uint32_t finding_accounts = 10'000;  // accounts listed in one finding
+    // A cluster's growth held back by the update factor is reported after this quiet time.
+    int64_t catch_up_ns = 300'000'000'000;
     bool operator==(const RulesSection&) const = default;
 };
 

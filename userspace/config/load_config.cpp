@@ -250,6 +250,8 @@ const std::vector<Leaf>& leaves() {
          [](const Value& v, DaemonConfig& c) {
              c.rules.finding_accounts = static_cast<uint32_t>(v.integer(1, 1'000'000));
          }},
+        {"rules.catch_up",
+         [](const Value& v, DaemonConfig& c) { c.rules.catch_up_ns = v.duration(true); }},
         {"ring.name",
          [](const Value& v, DaemonConfig& c) {
              std::string s = v.str();
@@ -1086,6 +1088,7 @@ std::string dump_config(const DaemonConfig& c) {
       << "]\n"
       << "  max_accounts: " << c.rules.max_accounts << "\n"
       << "  finding_accounts: " << c.rules.finding_accounts << "\n"
+      << "  catch_up: " << format_duration(c.rules.catch_up_ns) << "\n"
       << "ring:\n"
       << "  name: " << quoted(c.ring.name) << "\n"
       << "  capacity: " << c.ring.capacity << "\n"

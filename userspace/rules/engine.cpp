@@ -17,7 +17,6 @@ constexpr size_t kSampleRing = 4096;
 constexpr size_t kFindingKeys = 20;           // shared keys listed per finding
 constexpr size_t kFindingContext = 10;        // networks and client stacks listed per finding
 constexpr uint32_t kPreReportAccounts = 256;  // accounts an aggregate group keeps before it fires
-constexpr int64_t kCatchUpNs = 300'000'000'000;  // see drain_cluster_events
 constexpr uint64_t kEvalEveryObservation = 256;  // see on_aggregate
 
 uint64_t hash_text(std::string_view s, uint64_t seed = 0) {
@@ -548,15 +547,15 @@ void Engine::on_link(Runtime& r, const EvalContext& ctx, uint32_t account, int64
     drain_cluster_events(r);
 }
 
-void Engine::drain_cluster_events(Runtime& r, bool catch_up) {
+void Engine::drain_cluster_events(Runtime& r, int64_t quiet_ns) {
     const RuleSpec& s = *r.spec;
     auto events = r.link ? r.link->take_events() : r.sync->take_events();
     const size_t from_state = events.size();
-    if (catch_up) {
+    if (quiet_ns >= 0) {
         // Growth the update factor held back is reported once the cluster has been quiet in
-        // findings for kCatchUpNs, so the last finding of a farm shows its whole size.
+        // findings for quiet_ns, so the last finding of a farm shows its whole size.
         for (const auto& [id, rep] : r.revisions) {
-            if (now_ - rep.at_ns < kCatchUpNs) continue;
+            if (now_ - rep.at_ns < quiet_ns) continue;
             ClusterEvent ev;
             ev.change = ClusterChange::Updated;
             ev.cluster_id = id;
@@ -681,10 +680,10 @@ void Engine::advance(int64_t now_ns) {
             close_aggregate_groups(r, closed);
         } else if (r.link) {
             r.link->advance(now_);
-            drain_cluster_events(r, true);
+            drain_cluster_events(r, opt_.catch_up_ns);
         } else if (r.sync) {
             r.sync->advance(now_);
-            drain_cluster_events(r, true);
+            drain_cluster_events(r, opt_.catch_up_ns);
         }
     }
     // Accounts unseen for twice the longest window (at least an hour) are forgotten; every
@@ -693,6 +692,12 @@ void Engine::advance(int64_t now_ns) {
         accounts_.expire(now_, horizon);
         next_account_expiry_ = now_ + 60'000'000'000;
     }
+}
+
+void Engine::flush() {
+    advance(now_);  // rebuilds the clusters with what was observed since the last advance
+    for (auto& rp : runtimes_)
+        if (rp->link || rp->sync) drain_cluster_events(*rp, 0);
 }
 
 std::vector<uint8_t> Engine::save() const {

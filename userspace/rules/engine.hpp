@@ -42,6 +42,9 @@ struct EngineOptions {
     // An Update when a finding's accounts (aggregate: distinct(account), else count; link and
     // synchrony: the cluster's accounts) grew by this factor since it was last raised.
     double update_factor = 1.5;
+    // Growth the update factor held back is reported once a cluster's finding has been quiet
+    // this long (event time), so the last finding of a farm shows its whole size.
+    int64_t catch_up_ns = 300'000'000'000;
 };
 
 struct EngineStats {
@@ -62,6 +65,10 @@ class Engine {
     void observe(const identity::AttributedObservation& a);
     // Advances event time: window expiry, link rebuilds, synchrony scans, closing findings.
     void advance(int64_t now_ns);
+    // Reports now the growth of every open cluster finding that the update factor held back
+    // (catch-up without the quiet period): at shutdown and at the end of a replay, so the last
+    // finding raised shows each cluster's whole size.
+    void flush();
 
     // A new rule set compiled beside the running one: rules whose definition (kind and
     // everything that shapes their state) is unchanged keep their state and open findings;
@@ -94,7 +101,8 @@ class Engine {
     void on_match(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
     void on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
     void on_link(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
-    void drain_cluster_events(Runtime& r, bool catch_up = false);
+    // quiet_ns >= 0: also report held-back growth of clusters quiet that long.
+    void drain_cluster_events(Runtime& r, int64_t quiet_ns = -1);
     void close_aggregate_groups(Runtime& r, std::span<const uint64_t> closed);
 
     // Finding assembly.

@@ -46,6 +46,7 @@ RulesStage::RulesStage(const config::DaemonConfig& cfg) : cfg_(cfg) {
     rules::EngineOptions eo;
     eo.max_accounts = cfg.rules.max_accounts;
     eo.finding_accounts = cfg.rules.finding_accounts;
+    eo.catch_up_ns = cfg.rules.catch_up_ns;
     engine_ = std::make_unique<rules::Engine>(load_configured_rules(cfg), eo,
                                               static_cast<rules::FindingSink&>(*this));
     spdlog::info("rules: {} loaded from {}", engine_->rules().rules().size(),
@@ -358,6 +359,8 @@ void RulesStage::restore_state(std::span<const uint8_t> bytes) {
 }
 
 void RulesStage::drain() {
+    // Held-back cluster growth is raised now: the last finding shows each cluster's size.
+    engine_->flush();
     // Everything raised is already durable in the spools; this only gives delivery a moment.
     stop_sinks(std::chrono::milliseconds(3000));
 }

@@ -166,6 +166,58 @@ TEST(Engine, LinkRuleClustersAccountsThroughSharedKeys) {
         EXPECT_TRUE(s.account.starts_with("farm-")) << s.account;
 }
 
+namespace {
+const char* kLinkRule =
+    "- rule: farm\n  desc: d\n  kind: link\n  condition: account exists\n"
+    "  link_on:\n    - [ja4, net24]\n  window: 24h\n"
+    "  max_accounts_per_key: 100\n  min_accounts: 10\n";
+
+// Ten farm accounts (a finding), then two more: growth of 1.2x, under the update factor.
+void grow_farm(Engine& e) {
+    Feeder feed{e};
+    for (int i = 0; i < 10; ++i)
+        feed(kT0 + i * kSec, "farm-" + std::to_string(i), "192.0.2.10", kStack);
+    e.advance(kT0 + 20 * kSec);
+    for (int i = 10; i < 12; ++i)
+        feed(kT0 + 30 * kSec, "farm-" + std::to_string(i), "192.0.2.11", kStack);
+    e.advance(kT0 + 40 * kSec);
+}
+}  // namespace
+
+TEST(Engine, HeldBackClusterGrowthIsReportedAfterTheQuietTime) {
+    Collect out;
+    EngineOptions opt;
+    opt.catch_up_ns = 60 * kSec;
+    Engine e(pack(kLinkRule), opt, out);
+    grow_farm(e);
+    ASSERT_EQ(out.of("farm", FindingActivity::Create).size(), 1u);
+    EXPECT_EQ(out.of("farm", FindingActivity::Create)[0].account_count, 10u);
+    EXPECT_TRUE(out.of("farm", FindingActivity::Update).empty());
+    e.advance(kT0 + 65 * kSec);  // the finding was raised at the 10th account (t0 + 9 s)
+    EXPECT_TRUE(out.of("farm", FindingActivity::Update).empty());
+    e.advance(kT0 + 90 * kSec);
+    auto updated = out.of("farm", FindingActivity::Update);
+    ASSERT_EQ(updated.size(), 1u);
+    EXPECT_EQ(updated[0].account_count, 12u);
+    EXPECT_EQ(updated[0].accounts.size(), 12u);
+    e.advance(kT0 + 500 * kSec);  // nothing new: no second catch-up
+    EXPECT_EQ(out.of("farm", FindingActivity::Update).size(), 1u);
+}
+
+TEST(Engine, FlushReportsHeldBackGrowthAtOnce) {
+    Collect out;
+    Engine e(pack(kLinkRule), {}, out);  // default quiet time: 5 minutes
+    grow_farm(e);
+    EXPECT_TRUE(out.of("farm", FindingActivity::Update).empty());
+    e.flush();
+    auto updated = out.of("farm", FindingActivity::Update);
+    ASSERT_EQ(updated.size(), 1u);
+    EXPECT_EQ(updated[0].account_count, 12u);
+    EXPECT_EQ(updated[0].revision, 1u);
+    e.flush();  // reported: a second flush raises nothing
+    EXPECT_EQ(out.of("farm", FindingActivity::Update).size(), 1u);
+}
+
 TEST(Engine, ReloadKeepsTheStateOfUnchangedRules) {
     const std::string agg =
         "- rule: rotation\n  desc: d\n  kind: aggregate\n  condition: account exists\n"
