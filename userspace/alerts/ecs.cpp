@@ -95,8 +95,8 @@ void render_ecs(const rules::Finding& f, std::string& out, const FormatOptions& 
     Json client = Json::object();
     if (auto sni = best(f, "sni", &rules::SampleConnection::sni); !sni.empty())
         client["server_name"] = sni;
-    // Samples carry no JA3; a finding keyed on (or listing) ja3 values has it.
-    if (auto ja3 = first_value(f, "ja3"); !ja3.empty()) client["ja3"] = ja3;
+    // The value a ja3-keyed finding is about, else the samples' most common.
+    if (auto ja3 = best(f, "ja3", &rules::SampleConnection::ja3); !ja3.empty()) client["ja3"] = ja3;
     if (!client.empty()) j["tls"] = {{"client", std::move(client)}};
 
     std::set<std::string> ips, hosts, hashes;
@@ -105,6 +105,7 @@ void render_ecs(const rules::Finding& f, std::string& out, const FormatOptions& 
         if (auto ip = ip_text(s.dst); !ip.empty()) ips.insert(ip);
         if (!s.sni.empty()) hosts.insert(s.sni);
         if (!s.ja4.empty()) hashes.insert(s.ja4);
+        if (!s.ja3.empty()) hashes.insert(s.ja3);
     }
     for (const auto* list : {&f.keys, &f.client_stacks})
         for (const auto& k : *list)

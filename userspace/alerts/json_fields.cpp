@@ -32,6 +32,7 @@ Json sample_object(const rules::SampleConnection& s) {
     str("account", s.account);
     str("sni", s.sni);
     str("ja4", s.ja4);
+    str("ja3", s.ja3);
     str("ja4t", s.ja4t);
     str("tcp_sig", s.tcp_sig);
     str("user_agent", s.user_agent);

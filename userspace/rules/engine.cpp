@@ -288,6 +288,7 @@ void Engine::observe(const identity::AttributedObservation& a) {
     s.conn.account.assign(a.account);
     s.conn.sni.assign(a.obs.sni.view());
     s.conn.ja4.assign(a.obs.ja4.view());
+    s.conn.ja3.assign(a.obs.ja3.view());
     s.conn.ja4t.assign(a.obs.ja4t.view());
     s.conn.tcp_sig.assign(a.obs.tcp_sig.view());
     s.conn.user_agent.assign(a.user_agent);

@@ -30,7 +30,7 @@ struct SampleConnection {
     int64_t ts_ns = 0;
     net::IpAddress src, dst;
     uint16_t src_port = 0, dst_port = 0;
-    std::string account, sni, ja4, ja4t, tcp_sig, user_agent;
+    std::string account, sni, ja4, ja3, ja4t, tcp_sig, user_agent;
 };
 
 struct Finding {

@@ -1,6 +1,8 @@
 // ECS output: the documented field mapping (docs/alerts.md, "ECS").
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "alerts/ecs.hpp"
@@ -73,6 +75,21 @@ TEST(Ecs, MapsTheDocumentedFields) {
     EXPECT_EQ(sw["account_count"], 3);
     EXPECT_EQ(sw["accounts"].size(), 3u);
     EXPECT_EQ(sw["samples"].size(), 3u);
+}
+
+TEST(Ecs, Ja3ComesFromTheSampleConnectionsWhenNoKeyHasIt) {
+    rules::Finding f = test::farm_finding();
+    f.client_stacks.resize(1);  // the ja4 only
+    for (auto& s : f.samples)
+        s.ja3 = test::chrome_ja3();
+    const json j = render_json(f);
+    EXPECT_EQ(j["tls"]["client"]["ja3"], test::chrome_ja3());
+    EXPECT_NE(std::find(j["related"]["hash"].begin(), j["related"]["hash"].end(),
+                        json(test::chrome_ja3())),
+              j["related"]["hash"].end());
+    for (auto& s : f.samples)
+        s.ja3.clear();
+    EXPECT_FALSE(render_json(f)["tls"]["client"].contains("ja3"));
 }
 
 TEST(Ecs, NoSamplesNoGuessing) {
