@@ -15,6 +15,10 @@ Used by the daemon's integration tests, and meant for the demo and benchmarks to
         d = lab.start_daemon(sybilwatchd, extra_config)
         lab.curl("10.215.1.10", "key-1")
 
+Reusable pieces for the tests, the demo and benchmarks: `start_rsyslog()` (a syslog receiver on
+the gateway's loopback, the SIEM of the lab), `start_capture(path)` / `stop_capture()` (tcpdump
+of the gateway's veth). farm_lab.py builds many client namespaces on this (FarmLab).
+
 Everything the lab starts it stops, and its namespaces are deleted on success, failure and
 signals (the caller turns SIGTERM/SIGINT into exceptions with `install_signal_exits()`).
 """
@@ -22,6 +26,7 @@ signals (the caller turns SIGTERM/SIGINT into exceptions with `install_signal_ex
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -35,6 +40,9 @@ SNI = "api.sybilwatch.test"
 # Client networks: several /24s (proxy rotation, NAT) plus the IPv6 /64.
 CLIENT_NETS4 = ["10.215.%d.0/24" % i for i in range(1, 9)]
 CLIENT_NET6 = "fd00:5715::/64"
+RSYSLOGD = "/usr/sbin/rsyslogd"
+# Namespaces of this module: sw<role>-<creator pid>[-<name>] (farm_lab.py adds swsw, swns).
+NS_RE = re.compile(r"^sw(gw|cl|sw|ns)-(\d+)(-[A-Za-z0-9_.-]+)?$")
 
 
 def install_signal_exits():
@@ -231,6 +239,9 @@ class Lab:
         self.client_addrs6 = []
         self.access_log = os.path.join(self.tmp, "nginx", "access.jsonl")
         self.nginx = None
+        self.namespaces = [self.cli_ns, self.gw_ns]  # deleted by close(), in this order
+        self.capture = None  # (tcpdump Popen, path) while start_capture() runs
+        self.rsyslog = None  # (rsyslogd Popen, port, received file)
 
     # --- setup and teardown --------------------------------------------------------------
     def __enter__(self):
@@ -257,7 +268,7 @@ class Lab:
                 except (subprocess.TimeoutExpired, ProcessLookupError):
                     p.kill()
                     p.wait()
-        for ns in (self.cli_ns, self.gw_ns):
+        for ns in self.namespaces:
             for pid in _run(["ip", "netns", "pids", ns], check=False).stdout.split():
                 try:
                     os.kill(int(pid), signal.SIGKILL)
@@ -332,6 +343,9 @@ class Lab:
         with open(os.path.join(n, "keys.map"), "w") as f:
             for key, account in sorted(self.keys.items()):
                 f.write('"Bearer %s" "%s";\n' % (key, account))
+        with open(os.path.join(n, "keys_query.map"), "w") as f:
+            for key, account in sorted(self.keys.items()):
+                f.write('"%s" "%s";\n' % (key, account))
         # The attribution log: the daemon's contract, one JSON object per request.
         return """daemon off;
 user root;
@@ -341,14 +355,26 @@ error_log {n}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
   access_log off;
+  map_hash_bucket_size 128;
+  map_hash_max_size 16384;
   client_body_temp_path {n}/client_body;
   proxy_temp_path {n}/proxy;
   fastcgi_temp_path {n}/fastcgi;
   uwsgi_temp_path {n}/uwsgi;
   scgi_temp_path {n}/scgi;
-  map $http_authorization $account {{
+  map $http_authorization $account_header {{
     default "";
     include {n}/keys.map;
+  }}
+  # A browser has no API header: the web app's page link carries the key (?key=...).
+  map $arg_key $account_query {{
+    default "";
+    include {n}/keys_query.map;
+  }}
+  map "$account_header|$account_query" $account {{
+    default "";
+    "~^(?<h>[^|]+)[|]" $h;
+    "~^[|](?<q>.+)$" $q;
   }}
   log_format sybilwatch escape=json
     '{{"ts":$msec,"client_ip":"$remote_addr","client_port":$remote_port,'
@@ -400,6 +426,78 @@ http {{
     def start_daemon(self, binary, extra_config="", name="d", env=None):
         return Daemon(self, binary, extra_config, name).start(env)
 
+    # --- the SIEM and the capture ---------------------------------------------------------
+    def start_rsyslog(self, received=None, timeout=15):
+        """rsyslogd (imtcp, RFC 6587 framing) on a free port of the gateway's loopback, where the
+        daemon runs; every message's raw text goes to `received`, one per line. Returns
+        (port, received path); a syslog sink's address is "127.0.0.1:PORT"."""
+        if not os.access(RSYSLOGD, os.X_OK):
+            raise RuntimeError("%s is not installed (make deps: rsyslog)" % RSYSLOGD)
+        work = os.path.join(self.tmp, "rsyslog")
+        os.makedirs(work, exist_ok=True)
+        received = received or os.path.join(work, "received.log")
+        port = int(self.gw(sys.executable, "-c", "import socket; s = socket.socket(); "
+                           "s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])").stdout)
+        conf = os.path.join(work, "rsyslog.conf")
+        with open(conf, "w") as f:
+            f.write('global(workDirectory="%s" maxMessageSize="1m")\n'
+                    'module(load="imtcp")\n'
+                    'input(type="imtcp" address="127.0.0.1" port="%d" ruleset="sw")\n'
+                    'template(name="raw" type="string" string="%%rawmsg%%\\n")\n'
+                    'ruleset(name="sw") {\n'
+                    '  action(type="omfile" file="%s" template="raw")\n'
+                    '}\n' % (work, port, received))
+        err = os.path.join(work, "rsyslogd.err")
+        with open(err, "w") as ef:
+            proc = subprocess.Popen(["ip", "netns", "exec", self.gw_ns, RSYSLOGD, "-n", "-f",
+                                     conf, "-i", os.path.join(work, "rsyslog.pid")],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=ef)
+        self.procs.append(proc)
+        t_end = time.time() + timeout
+        while ":%d " % port not in self.gw("ss", "-ltnH", check=False).stdout:
+            if proc.poll() is not None or time.time() > t_end:
+                raise RuntimeError("rsyslogd did not listen on 127.0.0.1:%d:\n%s" %
+                                   (port, open(err).read()))
+            time.sleep(0.05)
+        self.rsyslog = (proc, port, received)
+        return port, received
+
+    def start_capture(self, path, bpf_filter="tcp port 443", timeout=15):
+        """tcpdump of the gateway's veth (whole packets) into `path` until stop_capture()."""
+        err = path + ".err"
+        with open(err, "w") as ef:
+            proc = subprocess.Popen(["ip", "netns", "exec", self.gw_ns, "tcpdump", "-i",
+                                     self.gw_if, "-s", "0", "-U", "-n", "-Z", "root", "-w", path,
+                                     bpf_filter], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=ef)
+        self.procs.append(proc)
+        t_end = time.time() + timeout
+        while "listening on" not in open(err).read():
+            if proc.poll() is not None or time.time() > t_end:
+                raise RuntimeError("tcpdump did not start:\n" + open(err).read())
+            time.sleep(0.05)
+        self.capture = (proc, path)
+        return path
+
+    def stop_capture(self, settle=0.5, timeout=15):
+        """Stops tcpdump once the file has stopped growing (it may lag behind on a loaded
+        machine, and SIGTERM drops what it has not written yet); returns the path."""
+        if self.capture is None:
+            return None
+        proc, path = self.capture
+        last, t_end = -1, time.time() + timeout
+        while time.time() < t_end:
+            time.sleep(settle)
+            size = os.path.getsize(path) if os.path.exists(path) else 0
+            if size == last:
+                break
+            last = size
+        proc.terminate()
+        proc.wait(10)
+        self.capture = None
+        return path
+
     # --- clients ------------------------------------------------------------------------
     def curl(self, src, key, path="/v1/complete", http2=False, requests=1, agent=None):
         """One connection from `src` with `requests` requests; returns (status, local_port)."""
@@ -417,13 +515,21 @@ http {{
 
 
 def remove_stale_namespaces():
-    """A run killed with SIGKILL leaves its namespaces: remove those whose creator is gone."""
+    """A run killed with SIGKILL leaves its namespaces (and its daemons' shared-memory rings):
+    remove those whose creator is gone, with whatever still runs inside the namespaces."""
+    for f in os.listdir("/dev/shm") if os.path.isdir("/dev/shm") else []:
+        m = re.match(r"^swlab-(\d+)-.*-observations$", f)
+        if m and not os.path.exists("/proc/" + m.group(1)):
+            try:
+                os.unlink(os.path.join("/dev/shm", f))
+            except OSError:
+                pass
     out = _run(["ip", "netns", "list"], check=False).stdout
     for line in out.splitlines():
-        name = line.split()[0] if line.split() else ""
-        if name.startswith(("swgw-", "swcl-")):
-            pid = name.split("-", 1)[1]
-            if pid.isdigit() and not os.path.exists("/proc/" + pid):
+        m = NS_RE.match(line.split()[0] if line.split() else "")
+        if m:
+            name, pid = m.group(0), m.group(2)
+            if not os.path.exists("/proc/" + pid):
                 for p in _run(["ip", "netns", "pids", name], check=False).stdout.split():
                     try:
                         os.kill(int(p), signal.SIGKILL)
