@@ -240,9 +240,10 @@ int replay_command(int argc, char** argv) {
     cfg.identity.datagram_path.clear();
     cfg.identity.tail_path = identity_path;
     cfg.identity.tail_from_start = true;
-    // The whole log is read ahead of the packets (the tail reads as fast as it can), so a
-    // record may wait for its connection for as long as the capture lasts: its lifetime is
-    // unbounded here, its number bounded by --max-pending.
+    // The log is read ahead of the packets and its records reach the joiner when the packets'
+    // clock does (identity/attribution_feed.hpp), or earlier when over 65536 are read ahead:
+    // so a record may wait for its connection for as long as the capture lasts. Its lifetime
+    // is unbounded here, its number bounded by --max-pending.
     cfg.identity.record_ttl_ns = INT64_MAX / 2;
     cfg.identity.max_pending_records = max_pending;
     cfg.ring.name.clear();

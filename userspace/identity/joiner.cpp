@@ -144,7 +144,12 @@ bool Joiner::to_connection(const AttributionRecord& rec, const net::FlowKey& key
     }
     if (const uint32_t s = conns_.find(key); s != conns_.kNone) {
         Conn& c = conns_.at(s);
-        if (within(c.life, ts_ns) && port_ok(c.life, rec.server_port)) {
+        // A record from after a closed connection's end that names another account is for a
+        // later connection on the same address and port (a client that closed second has no
+        // TIME_WAIT and may reuse the port at once): it waits for that one.
+        const bool reused = c.life.end_ns != 0 && ts_ns > c.life.end_ns && !c.account.empty() &&
+                            c.account != rec.account;
+        if (!reused && within(c.life, ts_ns) && port_ok(c.life, rec.server_port)) {
             if (c.account.empty()) {
                 ++stats_.late;
                 c.account.assign(rec.account);

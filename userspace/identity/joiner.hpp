@@ -7,7 +7,9 @@
 //    one was known in time. A record for a connection already passed on without an account is
 //    counted as late and reported through on_late_attribution.
 //  - passed-on connections are remembered (linger) so that more records on a keep-alive
-//    connection are recognised: the first account stays, a different one counts as a conflict.
+//    connection are recognised: the first account stays, a different one counts as a conflict
+//    (unless it comes after the connection closed: then it waits for a later connection that
+//    reused the address and port).
 // Every table has a fixed capacity; when one is full its oldest entry goes (counted). Time is
 // the caller's: tick(now) with the wall clock when live, with packet time when replaying; all
 // waits are measured on that clock. Not thread-safe, and not re-entrant from the sink.

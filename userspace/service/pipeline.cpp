@@ -25,6 +25,10 @@ int64_t wall_ns() {
 // flow-end events the ring buffer dropped: long, so that it never ends a live connection.
 constexpr int64_t kEbpfBackstopNs = 3600LL * 1'000'000'000;
 
+// Replaying, identity records read ahead of the packets wait for their time in a ring this big
+// (~250 B each); beyond it the oldest goes on early.
+constexpr size_t kReplayHeldRecords = 65536;
+
 }  // namespace
 
 void Pipeline::Fanout::on_attributed(const identity::AttributedObservation& a) {
@@ -40,12 +44,14 @@ void Pipeline::Fanout::on_late_attribution(const identity::LateAttribution& l) {
 
 void Pipeline::ClockedFeed::on_frame(const capture::Frame& f) {
     latest_ns = std::max(latest_ns, f.ts_ns);
+    if (records) records->release(latest_ns);
     feed->on_frame(f);
 }
 
 void Pipeline::ClockedFeed::on_ip(int64_t ts_ns, std::span<const uint8_t> bytes,
                                   uint32_t wire_len) {
     latest_ns = std::max(latest_ns, ts_ns);
+    if (records) records->release(latest_ns);
     feed->on_ip(ts_ns, bytes, wire_len);
 }
 
@@ -58,6 +64,11 @@ Pipeline::Pipeline(const config::DaemonConfig& cfg, const PipelineOptions& opt,
                    identity::AttributedSink* downstream)
     : cfg_(cfg), opt_(opt), joiner_(cfg.to_joiner_config(), fanout_), feed_(joiner_) {
     fanout_.downstream = downstream;
+    if (replaying()) {
+        // Records reach the joiner in packet time, as they would live (attribution_feed.hpp).
+        feed_.hold_until_clock(kReplayHeldRecords);
+        clocked_.records = &feed_;
+    }
     open_capture();
     open_attribution(cfg_.identity, cfg_);
     if (!cfg_.ring.name.empty()) {
@@ -180,6 +191,7 @@ bool Pipeline::step(int timeout_ms) {
 void Pipeline::drain() {
     engine_->flush(fingerprint::EndReason::EndOfCapture);
     poll_attribution();
+    feed_.release_all();
     joiner_.flush();
 }
 

@@ -75,9 +75,11 @@ class Pipeline {
         void on_attributed(const identity::AttributedObservation& a) override;
         void on_late_attribution(const identity::LateAttribution& l) override;
     };
-    // Events to the engine, noting the time of the latest one (the replay clock).
+    // Events to the engine, noting the time of the latest one (the replay clock); replaying,
+    // the attribution records due by each packet's time go to the joiner before it.
     struct ClockedFeed : capture::EventSink {
         capture::EngineFeed* feed = nullptr;
+        identity::AttributionFeed* records = nullptr;
         int64_t latest_ns = 0;
         void on_frame(const capture::Frame& f) override;
         void on_ip(int64_t ts_ns, std::span<const uint8_t> bytes, uint32_t wire_len) override;

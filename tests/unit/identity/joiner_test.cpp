@@ -266,6 +266,40 @@ TEST(Joiner, ClosedConnectionLeavesLaterRecordsForTheNextOne) {
     expect_balanced(k);
 }
 
+TEST(Joiner, ImmediatePortReuseByAnotherAccountIsANewConnection) {
+    // What `sybilwatch replay` saw in the lab: the server closed first, so the client had no
+    // TIME_WAIT and opened the next connection (another API key) from the same port 0.5 s later.
+    // Offline the first connection is already remembered when the second one's record comes.
+    Attributed out;
+    Joiner j(small(), out);
+    j.tick(kT0);
+    auto first = conn("10.0.0.1", 40001, kT0);
+    first.end = fingerprint::EndReason::Fin;
+    first.cadence.duration_us = 20'000;  // ended at kT0 + 20 ms
+    j.on_attribution(rec("10.0.0.1", 40001, kT0 + 10'000'000, "acct-1"));
+    j.on_observation(first);
+    j.on_attribution(rec("10.0.0.1", 40001, kT0 + 530'000'000, "acct-2"));
+    EXPECT_EQ(j.stats().conflicts, 0u);
+    EXPECT_EQ(j.pending_records(), 1u);
+    auto second = conn("10.0.0.1", 40001, kT0 + 525'000'000);
+    second.end = fingerprint::EndReason::Fin;
+    second.cadence.duration_us = 20'000;
+    j.on_observation(second);
+    ASSERT_EQ(out.out.size(), 2u);
+    EXPECT_EQ(out.out[0].account, "acct-1");
+    EXPECT_EQ(out.out[1].account, "acct-2");
+    EXPECT_EQ(j.stats().matched, 2u);
+    expect_balanced(j);
+
+    // Within the connection's lifetime another account is still a conflict (keep-alive).
+    j.on_attribution(rec("10.0.0.1", 40001, kT0 + 535'000'000, "acct-3"));
+    EXPECT_EQ(j.stats().conflicts, 1u);
+    // ... and after its end the same account is a repeat, not a new connection.
+    j.on_attribution(rec("10.0.0.1", 40001, kT0 + 900'000'000, "acct-2"));
+    EXPECT_EQ(j.stats().repeats, 1u);
+    expect_balanced(j);
+}
+
 TEST(Joiner, PortReuseReleasesTheWaitingConnection) {
     Attributed out;
     Joiner j(small(), out);
