@@ -3,7 +3,9 @@
 #   make          build build/bin/sybilwatch and the libraries
 #   make test     build and run every test: release build, then an ASan+UBSan build with the
 #                 fuzz targets' smoke runs
-#   make demo     fingerprint the reference captures
+#   make demo     (root) install, build, and watch account farms being found live in a lab of
+#                 network namespaces: 2 min of traffic, results kept in build/demo (docs/demo.md;
+#                 options through DEMO_ARGS, e.g. DEMO_ARGS="--duration 60 --no-live")
 #   make bench    benchmarks, side by side with tshark and p0f
 #   make install  install (PREFIX=/usr/local, DESTDIR=, SYSCONFDIR=/etc; docs/install.md)
 
@@ -14,6 +16,7 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 SYSCONFDIR ?= /etc
 FUZZ_SECONDS ?= 20
+DEMO_ARGS  ?=
 CMAKE_FLAGS ?=
 
 # Debian packages: toolchain and libraries, then the real peers the tests run against.
@@ -65,10 +68,14 @@ test-sanitize:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(SAN_BUILD) --output-on-failure -j $(JOBS)
 
-demo: all
-	@for f in ../shared/conformance/foxio/pcap/tls-handshake.pcapng \
-	          ../shared/conformance/foxio/pcap/quic-tls-handshake.pcapng; do \
-		echo "== $$f"; $(BUILD)/bin/sybilwatch fingerprint --no-raw $$f; done
+# Root is checked before anything is installed or built: the lab is network namespaces and the
+# daemon loads BPF programs, so without it the demo could only fail after minutes of building.
+demo:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "make demo: needs root (network namespaces and BPF): sudo make demo" >&2; exit 1; fi
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	python3 tests/lab/demo.py --bin $(BUILD)/bin --results $(BUILD)/demo $(DEMO_ARGS)
 
 bench: all
 	bench/run.sh $(BUILD)
