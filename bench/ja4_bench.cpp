@@ -7,15 +7,19 @@
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "fingerprint/hello_fingerprints.hpp"
 #include "fingerprint/ja3.hpp"
 #include "fingerprint/ja4.hpp"
+#include "fingerprint/text_hash.hpp"
 #include "tls/client_hello.hpp"
 #include "tls/reader.hpp"
 #include "tls/record.hpp"
@@ -81,6 +85,26 @@ Bytes padded_to(const Bytes& msg, size_t total) {
     return out;
 }
 
+// The same message with its extensions in another order, as Chromium sends them.
+Bytes permuted(const Bytes& msg, std::mt19937& rng) {
+    tls::ClientHello ch;
+    if (!tls::parse_client_hello(msg, false, ch)) throw std::runtime_error("bad hello");
+    std::vector<Bytes> exts;
+    for (const tls::Extension& e : ch.extensions()) {
+        Bytes x;
+        put16(x, e.type);
+        put16(x, e.body.size());
+        x.insert(x.end(), e.body.begin(), e.body.end());
+        exts.push_back(std::move(x));
+    }
+    std::shuffle(exts.begin(), exts.end(), rng);
+    const size_t ext_off = static_cast<size_t>(ch.extensions_block.data() - msg.data());
+    Bytes out(msg.begin(), msg.begin() + static_cast<long>(ext_off));
+    for (const Bytes& x : exts)
+        out.insert(out.end(), x.begin(), x.end());
+    return out;
+}
+
 const Bytes& hello_2k() {
     static const Bytes m = padded_to(chrome_message(), 2048);
     return m;
@@ -104,6 +128,33 @@ void BM_ParseClientHelloJa4(benchmark::State& state) {
     state.SetLabel(std::to_string(msg.size()) + " B");
 }
 BENCHMARK(BM_ParseClientHelloJa4);
+
+// The same with a cipher list no cache has seen (its last cipher changed, 4096 variants in
+// turn, more than the caches hold): parse, lists, sort and both SHA-256 every time, as for the
+// first hello of a new client stack. The cases above hit the fingerprint caches after the
+// first iteration, as a repeating stack does.
+void BM_ParseClientHelloJa4_NewStack(benchmark::State& state) {
+    std::vector<Bytes> hellos;
+    for (uint16_t i = 0; i < 4096; ++i) {
+        Bytes m = hello_2k();
+        tls::ClientHello ch;
+        if (!tls::parse_client_hello(m, false, ch)) throw std::runtime_error("bad hello");
+        const size_t last =
+            static_cast<size_t>(ch.cipher_suites.data() - m.data()) + ch.cipher_suites.size() - 2;
+        m[last] = static_cast<uint8_t>(0x10 + (i >> 8));
+        m[last + 1] = static_cast<uint8_t>(i);
+        hellos.push_back(std::move(m));
+    }
+    size_t i = 0;
+    for (auto _ : state) {
+        tls::ClientHello ch;
+        if (!tls::parse_client_hello(hellos[i++ % hellos.size()], false, ch))
+            state.SkipWithError("parse failed");
+        fingerprint::Ja4 j = fingerprint::ja4(ch, 't');
+        benchmark::DoNotOptimize(j);
+    }
+}
+BENCHMARK(BM_ParseClientHelloJa4_NewStack);
 
 void BM_ParseClientHelloJa4_Real512(benchmark::State& state) {
     const Bytes& msg = hello_real();
@@ -187,5 +238,48 @@ void BM_Sha256TwiceFloor(benchmark::State& state) {
     EVP_MD_free(md);
 }
 BENCHMARK(BM_Sha256TwiceFloor);
+
+// The engine's per-connection call without raw strings, for a Chromium client: every hello's
+// extensions in a new order (256 orders in turn), so JA3 and ja4_o's part c are computed
+// each time and JA4 and ja4_o's part b come from the part caches.
+void BM_ClientHelloFingerprints_Permuted(benchmark::State& state) {
+    std::mt19937 rng(1);
+    std::vector<Bytes> hellos;
+    for (int i = 0; i < 256; ++i)
+        hellos.push_back(permuted(hello_real(), rng));
+    fingerprint::Observation o;
+    size_t i = 0;
+    for (auto _ : state) {
+        const bool ok = fingerprint::client_hello_fingerprints(hellos[i++ % hellos.size()], 't',
+                                                               false, false, o);
+        benchmark::DoNotOptimize(ok);
+        benchmark::DoNotOptimize(o.ja3);
+    }
+}
+BENCHMARK(BM_ClientHelloFingerprints_Permuted);
+
+// The same for a stack that repeats its hello (every other client): one lookup of the lists.
+void BM_ClientHelloFingerprints_Repeated(benchmark::State& state) {
+    fingerprint::Observation o;
+    for (auto _ : state) {
+        const bool ok = fingerprint::client_hello_fingerprints(hello_real(), 't', false, false, o);
+        benchmark::DoNotOptimize(ok);
+        benchmark::DoNotOptimize(o.ja3);
+    }
+}
+BENCHMARK(BM_ClientHelloFingerprints_Repeated);
+
+// BM_Sha256TwiceFloor's two texts through the one-shot low-level path the fingerprints use.
+void BM_Sha256TwiceOneShot(benchmark::State& state) {
+    const std::string text(130, '0');
+    std::array<char, 12> out{};
+    for (auto _ : state) {
+        for (size_t n : {75, 130}) {
+            fingerprint::sha256_hex(std::string_view(text).substr(0, n), out);
+            benchmark::DoNotOptimize(out);
+        }
+    }
+}
+BENCHMARK(BM_Sha256TwiceOneShot);
 
 }  // namespace

@@ -19,6 +19,9 @@ namespace {
 
 constexpr uint32_t kMicro = 0xa1b2c3d4, kNano = 0xa1b23c4d;
 constexpr size_t kFileHeader = 24, kRecordHeader = 16;
+// Record header, Ethernet/VLAN, IPv6 and TCP with options: what decoding a frame reads.
+constexpr size_t kPrefetchBytes = 128;
+constexpr size_t kPopulateStep = 1u << 20;
 // libpcap refuses records larger than this whatever the snaplen says (pcap-common.h).
 constexpr uint32_t kMaxSnaplen = 262144;
 
@@ -83,6 +86,30 @@ void MappedPcap::release_behind(size_t pos) {
     released_ = upto;
 }
 
+void MappedPcap::prefetch_ahead() {
+    // A record's header and its frame's protocol headers are the only bytes of most records
+    // the engine reads: one cache miss each, which the hardware prefetcher does not foresee
+    // (records of varying length, most of each skipped). They are requested two records
+    // ahead: the next record's header, asked for one call ago, says where the one after starts.
+    if (size_ - pos_ < kRecordHeader) return;
+    const size_t after = pos_ + kRecordHeader + u32(pos_ + 8);
+    if (after <= size_ && size_ - after >= kPrefetchBytes) {
+        __builtin_prefetch(base_ + after);
+        __builtin_prefetch(base_ + after + kPrefetchBytes - 1);
+    }
+    // Page tables a window ahead, in one call instead of a fault per 16 pages as reading
+    // reaches them (MADV_POPULATE_READ: Linux 5.14; without it, the faults it would save).
+#ifdef MADV_POPULATE_READ
+    if (populate_ && pos_ + kPopulateStep >= populated_ && populated_ < size_) {
+        const size_t from = std::max(populated_, pos_ / kPopulateStep * kPopulateStep);
+        const size_t n = std::min(kPopulateStep * 2, size_ - from);
+        if (::madvise(const_cast<uint8_t*>(base_) + from, n, MADV_POPULATE_READ) != 0)
+            populate_ = false;
+        populated_ = from + n;
+    }
+#endif
+}
+
 uint32_t MappedPcap::u32(size_t off) const {
     uint32_t v;
     std::memcpy(&v, base_ + off, 4);
@@ -117,6 +144,7 @@ bool MappedPcap::next(Frame& out) {
     out.data = {base_ + pos_ + kRecordHeader, caplen};
     out.wire_len = len;
     pos_ += kRecordHeader + caplen;
+    prefetch_ahead();
     return true;
 }
 

@@ -34,12 +34,15 @@ class MappedPcap {
   private:
     uint32_t u32(size_t off) const;
     void release_behind(size_t pos);
+    void prefetch_ahead();
 
     std::string path_;
     const uint8_t* base_;
     size_t size_;
     size_t pos_ = 24;
-    size_t released_ = 0;  // bytes at the start already given back (page-aligned)
+    size_t released_ = 0;   // bytes at the start already given back (page-aligned)
+    size_t populated_ = 0;  // page tables are set up below this offset (MADV_POPULATE_READ)
+    bool populate_ = true;
     bool swapped_ = false;
     bool nanos_ = false;
     uint32_t snaplen_ = 0;

@@ -43,6 +43,26 @@ bool starts_dtls_client_hello(std::span<const uint8_t> b) {
     return b.size() >= 14 && b[0] == 22 && b[1] == 0xfe && b[13] == 1;
 }
 
+// A TLS handshake record may be a hello to parse, which walks the whole message at scattered
+// offsets: its cache lines are requested before the flow lookup, so they load meanwhile (the
+// capture reader fetched the first 128 bytes of the frame already).
+void prefetch_handshake_record(std::span<const uint8_t> payload) {
+    constexpr size_t kLine = 64, kMax = 2048;  // a post-quantum ClientHello: ~1.8 KB
+    if (payload.size() <= kLine || payload[0] != 22) return;
+    const size_t n = std::min(payload.size(), kMax);
+    for (size_t off = kLine; off < n; off += kLine)
+        __builtin_prefetch(payload.data() + off);
+}
+
+// All of an object's cache lines requested at once, so their misses overlap instead of
+// coming one after another as fields are read.
+template <typename T>
+void prefetch_object(const T& x) {
+    const char* const p = reinterpret_cast<const char*>(&x);
+    for (size_t off = 0; off < sizeof(T); off += 64)
+        __builtin_prefetch(p + off);
+}
+
 }  // namespace
 
 Engine::Engine(const EngineConfig& cfg, ObservationSink& sink)
@@ -109,9 +129,13 @@ uint32_t Engine::new_flow(const net::FlowKey& key, const net::Packet& p) {
         finish(flows_.oldest(), EndReason::Evicted);
     }
     if (handshakes_.full()) {
-        ++stats_.flows_evicted;
-        ++stats_.handshakes_evicted;
-        finish(handshakes_.flow_of(handshakes_.oldest()), EndReason::Evicted);
+        if (const uint32_t over = handshakes_.oldest_over(); over != HandshakePool::kNone) {
+            settle(handshakes_.flow_of(over));  // a finished handshake makes room first
+        } else {
+            ++stats_.flows_evicted;
+            ++stats_.handshakes_evicted;
+            finish(handshakes_.flow_of(handshakes_.oldest()), EndReason::Evicted);
+        }
     }
     const uint32_t s = flows_.insert(key);
     Flow& f = flows_.at(s);
@@ -125,6 +149,7 @@ uint32_t Engine::new_flow(const net::FlowKey& key, const net::Packet& p) {
 void Engine::on_tcp(const net::Packet& p) {
     const bool syn = p.has(SYN) && !p.has(ACK);
     const bool synack = p.has(SYN) && p.has(ACK);
+    prefetch_handshake_record(p.payload);
     const net::FlowKey key = net::FlowKey::of(p);
     uint32_t s = flows_.find(key);
 
@@ -218,6 +243,10 @@ void Engine::tcp_timing(Flow& f, bool from_client, const net::Packet& p) {
 }
 
 void Engine::feed_hello(Handshake& h, bool from_client, const net::Packet& p) {
+    // A hello's fingerprints go into the handshake's Observation, which the ~1000 other
+    // connections in their handshake have pushed out of cache since the SYN: fetched now, it
+    // arrives while the hello is parsed.
+    prefetch_object(h.facts);
     HelloState& state = from_client ? h.client_hello : h.server_hello;
     net::StreamReassembler& stream = from_client ? h.client_stream : h.server_stream;
     const uint8_t type = from_client ? 1 : 2;
@@ -439,7 +468,19 @@ void Engine::after_packet(uint32_t s) {
         const bool quic_pending = f.transport == Transport::Quic && !f.quic_client_handshake_seen;
         if (!ack_pending && !quic_pending) emit(s, EndReason::Open);
     }
-    if (h && done) settle(s);
+    if (h && done) handshake_over(s);
+}
+
+void Engine::handshake_over(uint32_t s) {
+    Flow& f = flows_.at(s);
+    if (f.emitted || cfg_.deferred_settles == 0) {
+        settle(s);
+        return;
+    }
+    handshakes_.mark_over(f.handshake);
+    f.handshake_over = true;
+    if (handshakes_.over_count() > cfg_.deferred_settles)
+        settle(handshakes_.flow_of(handshakes_.oldest_over()));
 }
 
 void Engine::settle(uint32_t s) {
@@ -453,13 +494,17 @@ void Engine::settle(uint32_t s) {
     }
     handshakes_.release(f.handshake);
     f.handshake = Flow::kNone;
+    f.handshake_over = false;
 }
 
 void Engine::emit(uint32_t s, EndReason why) {
     Flow& f = flows_.at(s);
     Observation* o;
-    if (Handshake* h = handshake_of(f)) {
-        o = &h->facts;
+    if (f.handshake != Flow::kNone) {
+        // In progress, or over and not yet interned; mostly out of cache by the time the
+        // connection ends, and the JSON line reads a dozen scattered fields of it.
+        o = &handshakes_.at(f.handshake).facts;
+        prefetch_object(*o);
     } else {
         o = &out_;
         unpack_stack_facts(f.stack_facts == Flow::kNone ? "" : facts_.get(f.stack_facts), out_);
@@ -511,6 +556,7 @@ void Engine::finish(uint32_t s, EndReason why) {
     if (f.order_shape != Flow::kNone) facts_.release(f.order_shape);
     if (f.order_facts != Flow::kNone) facts_.release(f.order_facts);
     f.handshake = f.stack_facts = f.order_shape = f.order_facts = Flow::kNone;
+    f.handshake_over = false;
     flows_.erase(s);
 }
 

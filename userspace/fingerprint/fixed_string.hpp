@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "fingerprint/short_copy.hpp"
+
 namespace sybilwatch::fingerprint {
 
 template <size_t N>
@@ -22,8 +24,7 @@ class FixedString {
             len_ = 0;
             return false;
         }
-        // An empty view may carry a null pointer, which memcpy must not see even for 0 bytes.
-        if (!s.empty()) std::memcpy(buf_.data(), s.data(), s.size());
+        copy_short(buf_.data(), s.data(), s.size());  // reads nothing when empty
         len_ = static_cast<uint16_t>(s.size());
         return true;
     }
@@ -34,8 +35,10 @@ class FixedString {
     bool operator==(std::string_view s) const { return view() == s; }
 
   private:
-    std::array<char, N> buf_{};
+    // The length first: a short value and its length share a cache line (the JSON writer
+    // reads a dozen of these per connection).
     uint16_t len_ = 0;
+    std::array<char, N> buf_{};
 };
 
 }  // namespace sybilwatch::fingerprint

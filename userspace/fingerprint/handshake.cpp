@@ -10,44 +10,79 @@ uint32_t HandshakePool::acquire(uint32_t flow_slot) {
     } else {
         id = static_cast<uint32_t>(states_.size());
         states_.emplace_back();
+        links_.emplace_back();
     }
-    State& st = states_[id];
-    Handshake& h = st.hs;
+    // The state the next connection will take: it is written all over (facts.clear()) as soon
+    // as it is taken, and has gone cold since it was freed. Requested now, it is in cache when
+    // that connection's SYN comes.
+    if (!free_.empty()) {
+        const char* const next = reinterpret_cast<const char*>(&states_[free_.back()]);
+        for (size_t off = 0; off < sizeof(Handshake); off += 64)
+            __builtin_prefetch(next + off, 1);
+    }
+    Handshake& h = states_[id];
     h.client_hello = h.server_hello = HelloState::Pending;
     h.client_preamble = h.server_preamble = 0;
     h.client_stream.reset();
     h.server_stream.reset();
     h.quic.reset();
     h.facts.clear();
-    st.flow = flow_slot;
-    st.prev = tail_;
-    st.next = kNone;
-    if (tail_ != kNone)
-        states_[tail_].next = id;
-    else
-        head_ = id;
-    tail_ = id;
-    ++size_;
+    links_[id].flow = flow_slot;
+    links_[id].over = false;
+    link_tail(active_, id);
     return id;
 }
 
+void HandshakePool::mark_over(uint32_t id) {
+    Handshake& h = states_[id];
+    h.client_stream.reset();
+    h.server_stream.reset();
+    h.quic.reset();
+    unlink(active_, id);
+    link_tail(over_, id);
+    links_[id].over = true;
+}
+
 void HandshakePool::release(uint32_t id) {
-    State& st = states_[id];
-    // Reassembly buffers go back to their pool now, not when the state is next reused.
-    st.hs.client_stream.reset();
-    st.hs.server_stream.reset();
-    st.hs.quic.reset();
-    if (st.prev != kNone)
-        states_[st.prev].next = st.next;
-    else
-        head_ = st.next;
-    if (st.next != kNone)
-        states_[st.next].prev = st.prev;
-    else
-        tail_ = st.prev;
-    st.prev = st.next = st.flow = kNone;
+    Handshake& h = states_[id];
+    Link& l = links_[id];
+    // Reassembly buffers go back to their pool now, not when the state is next reused (a
+    // state whose handshake was over gave them back then).
+    if (!l.over) {
+        h.client_stream.reset();
+        h.server_stream.reset();
+        h.quic.reset();
+    }
+    unlink(l.over ? over_ : active_, id);
+    l.flow = kNone;
+    l.over = false;
     free_.push_back(id);
-    --size_;
+}
+
+void HandshakePool::link_tail(List& list, uint32_t id) {
+    Link& l = links_[id];
+    l.prev = list.tail;
+    l.next = kNone;
+    if (list.tail != kNone)
+        links_[list.tail].next = id;
+    else
+        list.head = id;
+    list.tail = id;
+    ++list.size;
+}
+
+void HandshakePool::unlink(List& list, uint32_t id) {
+    Link& l = links_[id];
+    if (l.prev != kNone)
+        links_[l.prev].next = l.next;
+    else
+        list.head = l.next;
+    if (l.next != kNone)
+        links_[l.next].prev = l.prev;
+    else
+        list.tail = l.prev;
+    l.prev = l.next = kNone;
+    --list.size;
 }
 
 }  // namespace sybilwatch::fingerprint

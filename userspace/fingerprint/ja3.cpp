@@ -3,8 +3,7 @@
 #include <charconv>
 
 #include "fingerprint/digest_cache.hpp"
-#include "tls/grease.hpp"
-#include "tls/text_digest.hpp"
+#include "fingerprint/text_hash.hpp"
 
 namespace sybilwatch::fingerprint {
 
@@ -16,92 +15,72 @@ struct Out {
     char* p;
     void put(char c) { *p++ = c; }
     void num(unsigned v) { p = std::to_chars(p, p + 8, v).ptr; }
-};
-
-// Appends the non-GREASE values of `values` joined by '-'.
-template <typename Range>
-void put_list(Out& s, const Range& values) {
-    bool first = true;
-    for (auto v : values) {
-        if (tls::is_grease(static_cast<uint16_t>(v))) continue;
-        if (!first) s.put('-');
-        s.num(v);
-        first = false;
-    }
-}
-
-struct ExtensionTypes {
-    tls::ExtensionList list;
-    struct iterator {
-        tls::ExtensionList::iterator it;
-        uint16_t operator*() const { return it->type; }
-        iterator& operator++() {
-            ++it;
-            return *this;
+    void list(std::span<const uint16_t> values) {
+        for (size_t i = 0; i < values.size(); ++i) {
+            if (i > 0) put('-');
+            num(values[i]);
         }
-        bool operator==(const iterator& o) const { return it == o.it; }
-    };
-    iterator begin() const { return {list.begin()}; }
-    iterator end() const { return {list.end()}; }
+    }
 };
+
+HelloLists& thread_lists(const tls::ClientHello& ch) {
+    thread_local HelloLists l;
+    l.assign(ch, 't');  // JA3 reads no part of JA4's part a
+    return l;
+}
 
 }  // namespace
 
-Ja3 ja3(const tls::ClientHello& ch, std::string& full) {
-    // Upper bound: each list entry takes at least one byte of the hello and prints at most six.
-    const size_t bound = 6 * (ch.cipher_suites.size() + ch.extensions_block.size() +
-                              ch.supported_groups.size() + ch.ec_point_formats.size()) +
-                         16;
-    full.resize(bound);
-    Out o{full.data()};
-    o.num(ch.legacy_version);
+void ja3_text(const HelloLists& l, std::string& out) {
+    using L = HelloLists;
+    const auto ciphers = l.list(L::Ciphers), exts = l.list(L::Extensions),
+               groups = l.list(L::Groups), formats = l.list(L::PointFormats);
+    out.resize(6 * (ciphers.size() + exts.size() + groups.size() + formats.size()) + 16);
+    Out o{out.data()};
+    o.num(l.legacy_version());
     o.put(',');
-    put_list(o, ch.ciphers());
+    o.list(ciphers);
     o.put(',');
-    put_list(o, ExtensionTypes{ch.extensions()});
+    o.list(exts);
     o.put(',');
-    put_list(o, ch.supported_groups_list());
+    o.list(groups);
     o.put(',');
-    // Point formats are single bytes: never GREASE (a GREASE value is two equal bytes 0x?a?a).
-    put_list(o, ch.ec_point_formats_list());
-    full.resize(static_cast<size_t>(o.p - full.data()));
+    o.list(formats);
+    out.resize(static_cast<size_t>(o.p - out.data()));
+}
 
+Ja3 ja3_digest(std::string_view text) {
     Ja3 out;
-    tls::TextDigest d(tls::md5_md());
-    d.put(full);
-    if (d.finish_hex(out.hash)) out.len = out.hash.size();
+    if (md5_hex(text, out.hash)) out.len = out.hash.size();
     return out;
 }
 
+Ja3 ja3_of(const HelloLists& l) {
+    thread_local std::string text;  // keeps its capacity
+    ja3_text(l, text);
+    return ja3_digest(text);
+}
+
+Ja3 ja3(const tls::ClientHello& ch, std::string& full) {
+    ja3_text(thread_lists(ch), full);
+    return ja3_digest(full);
+}
+
 Ja3 ja3_hash(const tls::ClientHello& ch) {
-    using Cache = DigestCache<32>;
+    using Cache = ListCache<std::array<char, 32>, 256>;
     thread_local Cache cache;
-    thread_local Cache::Key key;
-    thread_local std::string text;
-    // The key: every list JA3's text is made of, GREASE removed, in wire order.
-    key.reset();
-    key.put(ch.legacy_version);
-    auto put = [&](const auto& list) {
-        uint16_t n = 0;
-        for (auto v : list)
-            if (!tls::is_grease(static_cast<uint16_t>(v))) ++n;
-        key.put(n);
-        for (auto v : list)
-            if (!tls::is_grease(static_cast<uint16_t>(v))) key.put(static_cast<uint16_t>(v));
-    };
-    put(ch.ciphers());
-    put(ExtensionTypes{ch.extensions()});
-    put(ch.supported_groups_list());
-    put(ch.ec_point_formats_list());
-    const uint64_t h = key.hash();
+    const HelloLists& l = thread_lists(ch);
+    // Every list JA3 is made of, and more: a key that determines the text determines the hash.
+    const auto key = l.key();
+    const uint64_t h = Cache::hash(key);
     Ja3 out;
     if (const auto* v = cache.find(key, h)) {
         out.hash = *v;
         out.len = 32;
         return out;
     }
-    out = ja3(ch, text);
-    if (!out.empty()) cache.store(key, h, out.hash.data());
+    out = ja3_of(l);
+    if (!out.empty()) cache.store_repeated(key, h, out.hash);
     return out;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "fingerprint/hello_lists.hpp"
 #include "tls/client_hello.hpp"
 
 namespace sybilwatch::fingerprint {
@@ -20,12 +21,19 @@ struct Ja3 {
     bool empty() const { return len == 0; }
 };
 
+// The JA3 text (ja3_full) of the hello's lists, into `out` (overwritten, capacity reused).
+void ja3_text(const HelloLists& lists, std::string& out);
+// The MD5 of a JA3 text.
+Ja3 ja3_digest(std::string_view text);
+// Both: the hash of the lists' text, formatted in a per-thread buffer.
+Ja3 ja3_of(const HelloLists& lists);
+
 // Writes the JA3 text (ja3_full) into `full`, overwriting it and reusing its capacity, and
 // returns its MD5.
 Ja3 ja3(const tls::ClientHello& ch, std::string& full);
 
 // The hash alone, through a per-thread cache of recent client stacks (the text is built only
-// on a miss): for the per-connection path when the raw text is not wanted.
+// on a miss).
 Ja3 ja3_hash(const tls::ClientHello& ch);
 
 }  // namespace sybilwatch::fingerprint

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "fingerprint/hello_lists.hpp"
 #include "tls/client_hello.hpp"
 
 namespace sybilwatch::fingerprint {
@@ -28,8 +29,16 @@ struct Ja4 {
     bool empty() const { return len == 0; }
 };
 
-// The hashed, sorted JA4. Allocates nothing itself (stack arrays; a thread-local spill buffer
-// only for lists longer than any real client sends); see tls/text_digest.hpp for libcrypto.
+// From the hello's lists (HelloLists): JA4 itself when `sorted`, else ja4_o (original order,
+// SNI and ALPN kept in the extension list). Parts b and c go through per-thread caches keyed on
+// the lists they hash, so a client stack's parts are hashed once however its extensions are
+// ordered. Allocates nothing once the per-thread buffers have grown to the longest hello.
+Ja4 ja4_of(const HelloLists& lists, bool sorted);
+// The text ja4_of hashes, unhashed: ja4_r when `sorted`, else ja4_ro. Overwrites `out`,
+// reusing its capacity.
+void ja4_raw_of(const HelloLists& lists, bool sorted, std::string& out);
+
+// The hashed, sorted JA4 of a parsed hello.
 Ja4 ja4(const tls::ClientHello& ch, char transport);
 
 struct Ja4Family {
@@ -37,8 +46,8 @@ struct Ja4Family {
     Ja4 ja4_o;
 };
 
-// JA4 and ja4_o from one parse of the lists, and the raw strings ja4_r / ja4_ro only when asked
-// for (non-null): the engine's per-connection call.
+// JA4 and ja4_o from one pass over the hello's lists, and the raw strings ja4_r / ja4_ro only
+// when asked for (non-null).
 Ja4Family ja4_family(const tls::ClientHello& ch, char transport, std::string* r, std::string* ro);
 
 // ja4_r (sorted, raw lists), ja4_o (original order, hashed; SNI and ALPN kept in the extension

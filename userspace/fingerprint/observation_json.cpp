@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "fingerprint/short_copy.hpp"
+
 namespace sybilwatch::fingerprint {
 
 namespace {
@@ -31,9 +33,48 @@ size_t utf8_len(std::string_view s, size_t i) {
     return n;
 }
 
+// "000102...99": two decimal digits per copy.
+struct DigitPairs {
+    char text[200];
+    constexpr DigitPairs() : text() {
+        for (int i = 0; i < 100; ++i) {
+            text[2 * i] = static_cast<char>('0' + i / 10);
+            text[2 * i + 1] = static_cast<char>('0' + i % 10);
+        }
+    }
+};
+constexpr DigitPairs kDigitPairs{};
+
 // Printable ASCII that JSON takes as it is.
 constexpr bool plain(unsigned char c) {
     return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+// Whether any byte of the word is < 0x20, >= 0x7f, '"' or '\\' (not plain), eight at a time:
+// SNI and ALPN are checked per connection and almost never hold such a byte.
+constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+constexpr bool has_zero_byte(uint64_t v) {
+    return ((v - kOnes) & ~v & kHighs) != 0;
+}
+constexpr bool word_not_plain(uint64_t w) {
+    return ((w - kOnes * 0x20) & ~w & kHighs) != 0  // a byte below 0x20
+           || (w & kHighs) != 0                     // a byte of 0x80 or more
+           || has_zero_byte(w ^ (kOnes * 0x7f)) || has_zero_byte(w ^ (kOnes * '"')) ||
+           has_zero_byte(w ^ (kOnes * '\\'));
+}
+static_assert(!word_not_plain(0x6d6f632e656c706full));  // "ople.com"
+static_assert(word_not_plain(0x6d6f632e22706full) && word_not_plain(0x6d6f632e1f706full));
+static_assert(word_not_plain(0x6d6f637f2e706full) && word_not_plain(0x6d6f5c2e2e706full));
+static_assert(word_not_plain(0x6dc3632e2e706full));
+
+// The end of the run of whole plain 8-byte words from i.
+size_t plain_words_end(std::string_view s, size_t i) {
+    for (; s.size() - i >= 8; i += 8) {
+        uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        if (word_not_plain(w)) break;
+    }
+    return i;
 }
 
 // Writes into memory the caller has sized for the worst case (see max_json_size), so the
@@ -43,10 +84,15 @@ class Writer {
     explicit Writer(char* p) : p_(p) {}
     char* end() const { return p_; }
     void raw(std::string_view s) {
-        std::memcpy(p_, s.data(), s.size());
+        copy_short(p_, s.data(), s.size());
         p_ += s.size();
     }
     void ch(char c) { *p_++ = c; }
+    // 00-99.
+    void two_digits(uint32_t v) {
+        std::memcpy(p_, kDigitPairs.text + 2 * v, 2);
+        p_ += 2;
+    }
     template <typename T>
     void num(T v) {
         p_ = std::to_chars(p_, p_ + 24, v).ptr;
@@ -60,7 +106,7 @@ class Writer {
         ch('"');
         for (size_t i = 0; i < s.size();) {
             // Runs of plain ASCII go in one copy; only the rest is looked at byte by byte.
-            size_t j = i;
+            size_t j = plain_words_end(s, i);
             while (j < s.size() && plain(static_cast<unsigned char>(s[j])))
                 ++j;
             raw(s.substr(i, j - i));
@@ -89,6 +135,12 @@ class Writer {
 };
 
 // Keys are written with their separator as one literal: ",\"ja4\":".
+struct Seconds {
+    int64_t sec = -1;
+    char text[20];
+    size_t len = 0;
+};
+
 class Obj {
   public:
     explicit Obj(Writer& w) : w_(w) { w_.ch('{'); }
@@ -130,16 +182,34 @@ class Obj {
     // Epoch seconds with microseconds, printed exactly (no floating point).
     void ts(std::string_view k, int64_t ns) {
         key(k);
-        w_.num(ns / 1'000'000'000);
-        int64_t us = (ns % 1'000'000'000) / 1000;
-        char frac[7] = {'.', '0', '0', '0', '0', '0', '0'};
-        for (int i = 6; i > 0; --i, us /= 10)
-            frac[i] = static_cast<char>('0' + us % 10);
-        w_.raw({frac, sizeof frac});
+        if (ns < 0) {  // not from a capture clock; printed as it always was
+            w_.num(ns / 1'000'000'000);
+            int64_t us = (ns % 1'000'000'000) / 1000;
+            char frac[7] = {'.', '0', '0', '0', '0', '0', '0'};
+            for (int i = 6; i > 0; --i, us /= 10)
+                frac[i] = static_cast<char>('0' + us % 10);
+            w_.raw({frac, sizeof frac});
+            return;
+        }
+        // A line's four timestamps mostly share their second, and so do consecutive lines:
+        // the seconds' digits are kept from the last time rather than formatted again.
+        thread_local Seconds last;
+        const int64_t sec = ns / 1'000'000'000;
+        if (sec != last.sec) {
+            last.sec = sec;
+            last.len =
+                static_cast<size_t>(std::to_chars(last.text, last.text + 20, sec).ptr - last.text);
+        }
+        w_.raw({last.text, last.len});
+        const auto us = static_cast<uint32_t>((ns % 1'000'000'000) / 1000);
+        w_.ch('.');
+        w_.two_digits(us / 10000);
+        w_.two_digits(us / 100 % 100);
+        w_.two_digits(us % 100);
     }
     void addr(std::string_view k, const net::IpAddress& a) {
         std::array<char, net::IpAddress::kMaxText> buf;
-        str(k, a.format(buf));
+        ours(k, a.format(buf));  // hex digits, '.' and ':' only
     }
     void close() { w_.ch('}'); }
 

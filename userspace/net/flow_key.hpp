@@ -18,11 +18,16 @@ struct FlowKey {
         FlowKey k;
         k.proto = p.ip_proto;
         const bool src_first = p.src < p.dst || (p.src == p.dst && p.src_port <= p.dst_port);
-        if (src_first) {
-            k.a = p.src, k.a_port = p.src_port, k.b = p.dst, k.b_port = p.dst_port;
-        } else {
-            k.a = p.dst, k.a_port = p.dst_port, k.b = p.src, k.b_port = p.src_port;
-        }
+        const IpAddress& a = src_first ? p.src : p.dst;
+        const IpAddress& b = src_first ? p.dst : p.src;
+        // Family and bytes apart: the bytes in one 16-byte store each, which the lookup's loads
+        // right after can be forwarded from (net/decoder.cpp, set_address).
+        k.a.family = a.family;
+        k.a.bytes = a.bytes;
+        k.b.family = b.family;
+        k.b.bytes = b.bytes;
+        k.a_port = src_first ? p.src_port : p.dst_port;
+        k.b_port = src_first ? p.dst_port : p.src_port;
         return k;
     }
     bool operator==(const FlowKey&) const = default;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fingerprint/observation_json.hpp"
 #include "unit/net/packet_builder.hpp"
 
 namespace sybilwatch::fingerprint {
@@ -389,6 +390,7 @@ TEST_F(EngineTest, KernelFlowEndCarriesTheCadence) {
 // stored once for all connections that share them, and its Observation is rebuilt unchanged
 // when it ends.
 TEST_F(EngineTest, OpenConnectionsPastTheirHandshakeShareTheirFacts) {
+    cfg.deferred_settles = 0;  // interned as soon as the handshake is over
     Engine e(cfg, sink);
     Feeder feed(e);
     for (uint16_t i = 0; i < 3; ++i) {
@@ -433,6 +435,55 @@ TEST_F(EngineTest, OpenConnectionsPastTheirHandshakeShareTheirFacts) {
         EXPECT_TRUE(o.syn_seen && o.client_hello_seen && o.server_hello_seen);
         EXPECT_EQ(o.end, EndReason::EndOfCapture);
     }
+}
+
+// Past its handshake a connection may keep its facts in its handshake state for a while
+// (deferred_settles) instead of interning them: one that ends meanwhile is reported from that
+// state. Whichever way, and whenever the deferral runs out, the observations are the same.
+TEST_F(EngineTest, DeferredSettlingChangesNoObservation) {
+    auto run = [&](uint32_t deferred, std::vector<std::string>& lines, uint32_t& interned) {
+        EngineConfig c = cfg;
+        c.deferred_settles = deferred;
+        Collect out;
+        Engine e(c, out);
+        Feeder feed(e);
+        for (uint16_t i = 0; i < 4; ++i) {
+            Conn conn;
+            conn.cport = static_cast<uint16_t>(42000 + i);
+            feed(conn.frame(true, SYN, conn.cisn, 0, {}, kSynOpts));
+            feed(conn.frame(false, SYN | ACK, conn.sisn, conn.cisn + 1, {}, kSynOpts), 2000);
+            feed(conn.frame(true, ACK, conn.cisn + 1, conn.sisn + 1), 4000);
+            feed(conn.frame(true, PSH | ACK, conn.cisn + 1, conn.sisn + 1, ch));
+            const uint32_t cend = conn.cisn + 1 + static_cast<uint32_t>(ch.size());
+            feed(conn.frame(false, PSH | ACK, conn.sisn + 1, cend, sh));
+            EXPECT_EQ(e.handshaking_flows(), 0u) << "the handshake is over, deferred or not";
+            if (i % 2 == 0) {  // half of them end now, half at the flush
+                const uint32_t send = conn.sisn + 1 + static_cast<uint32_t>(sh.size());
+                feed(conn.frame(true, FIN | ACK, cend, send));
+                feed(conn.frame(false, FIN | ACK, send, cend + 1));
+            }
+        }
+        interned = e.interned_facts();
+        e.flush();
+        EXPECT_EQ(e.interned_facts(), 0u);
+        for (const Observation& o : out.seen) {
+            std::string line;
+            append_json(o, line);
+            lines.push_back(line);
+        }
+    };
+    std::vector<std::string> at_once, deferred, one_deferred;
+    uint32_t interned_at_once = 0, interned_deferred = 0, interned_one = 0;
+    run(0, at_once, interned_at_once);
+    run(1024, deferred, interned_deferred);
+    run(1, one_deferred, interned_one);  // the second open connection's end interns the first
+    EXPECT_EQ(interned_at_once, 3u);     // stack facts, order shape, order facts: shared
+    EXPECT_EQ(interned_deferred, 0u);    // two open connections, both still deferred
+    EXPECT_EQ(interned_one, 3u);
+    ASSERT_EQ(at_once.size(), 4u);
+    EXPECT_EQ(deferred, at_once);
+    EXPECT_EQ(one_deferred, at_once);
+    EXPECT_NE(at_once[0].find(want["ja4"]), std::string::npos);
 }
 
 // Connections still in their handshake are bounded apart from the flow table: when every

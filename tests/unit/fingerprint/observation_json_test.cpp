@@ -1,6 +1,13 @@
 #include "fingerprint/observation_json.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
 
 namespace sybilwatch::fingerprint {
 namespace {
@@ -24,6 +31,106 @@ TEST(ObservationJson, AbsentValuesAreLeftOut) {
     EXPECT_EQ(s.find("\"ja4s\""), std::string::npos);
     EXPECT_EQ(s.find("\"ja3\""), std::string::npos);
     EXPECT_EQ(s.find("\"rtt_us\""), std::string::npos);
+}
+
+// Timestamps: seconds and six digits of microseconds, exact; the seconds' text is reused
+// between lines, so consecutive values in and across seconds must each come out right.
+TEST(ObservationJson, TimestampsExactAcrossSeconds) {
+    const std::pair<int64_t, std::string_view> cases[] = {
+        {1700000000'012345678, "1700000000.012345"},
+        {1700000000'999999999, "1700000000.999999"},
+        {1700000001'000000000, "1700000001.000000"},
+        {1700000001'000001000, "1700000001.000001"},
+        {1700000000'500000000, "1700000000.500000"},
+        {0, "0.000000"},
+        {999, "0.000000"},
+        {9'000'001'000, "9.000001"},
+    };
+    for (const auto& [ns, text] : cases) {
+        Observation o;
+        o.ts_ns = ns;
+        std::string s;
+        append_json(o, s);
+        EXPECT_EQ(s.substr(0, 6 + text.size() + 1), "{\"ts\":" + std::string(text) + ",") << ns;
+    }
+}
+
+// Addresses as inet_ntop writes them (RFC 5952 for IPv6, with glibc's embedded IPv4 forms).
+TEST(ObservationJson, AddressesAsInetNtopWritesThem) {
+    std::vector<std::array<uint8_t, 16>> v6 = {
+        {},                                                      // ::
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},        // ::1
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4},  // ::ffff:1.2.3.4
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4},        // ::1.2.3.4
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0},
+        {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1},  // two equal runs
+        {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1},  // a single zero group
+        {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+         0xff},
+    };
+    std::mt19937 rng(3);
+    for (int i = 0; i < 2000; ++i) {
+        std::array<uint8_t, 16> b{};
+        for (auto& x : b)  // mostly zero groups, so every run length and position occurs
+            x = rng() % 3 == 0 ? static_cast<uint8_t>(rng()) : 0;
+        v6.push_back(b);
+    }
+    for (const auto& b : v6) {
+        char want[INET6_ADDRSTRLEN];
+        ASSERT_NE(inet_ntop(AF_INET6, b.data(), want, sizeof want), nullptr);
+        const net::IpAddress a = net::IpAddress::v6(b);
+        std::array<char, net::IpAddress::kMaxText> buf;
+        EXPECT_EQ(a.format(buf), want);
+    }
+    for (int i = 0; i < 1000; ++i) {
+        std::array<uint8_t, 4> b;
+        for (auto& x : b)
+            x = static_cast<uint8_t>(rng());
+        char want[INET_ADDRSTRLEN];
+        ASSERT_NE(inet_ntop(AF_INET, b.data(), want, sizeof want), nullptr);
+        std::array<char, net::IpAddress::kMaxText> buf;
+        EXPECT_EQ(net::IpAddress::v4(b).format(buf), want);
+    }
+}
+
+// Plain runs are found eight bytes at a time: a byte that needs escaping is caught at every
+// position of a word and of the tail, compared with escaping byte by byte.
+TEST(ObservationJson, EscapingFindsEveryByteAtEveryPosition) {
+    auto reference = [](std::string_view v) {
+        std::string out = "\"";
+        for (size_t i = 0; i < v.size(); ++i) {
+            const auto c = static_cast<unsigned char>(v[i]);
+            char buf[8];
+            if (c == '"' || c == '\\') {
+                out += '\\';
+                out += static_cast<char>(c);
+            } else if (c >= 0x20 && c < 0x7f) {
+                out += static_cast<char>(c);
+            } else if (c == 0xc3 && i + 1 < v.size() &&
+                       (static_cast<unsigned char>(v[i + 1]) & 0xc0) == 0x80) {
+                out += v.substr(i, 2);
+                ++i;
+            } else {
+                std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                out += buf;
+            }
+        }
+        return out + "\"";
+    };
+    const std::string specials[] = {
+        "\"", "\\", "\x1f", "\x7f", "\xff", "\xc3\xa9", std::string(1, '\0')};
+    for (const std::string& sp : specials) {
+        for (size_t len : {7u, 8u, 9u, 16u, 23u, 41u}) {
+            for (size_t at = 0; at < len; ++at) {
+                std::string v(len, 'a');
+                v.replace(at, 1, sp);
+                std::string got;
+                append_json_string(v, got);
+                EXPECT_EQ(got, reference(v)) << len << " " << at;
+            }
+        }
+    }
 }
 
 TEST(ObservationJson, StringsAreEscapedToValidJson) {
