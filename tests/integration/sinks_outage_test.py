@@ -137,38 +137,6 @@ def write_capture(pcap_path, attribution_path, accounts, first):
                                  "account": account}) + "\n")
 
 
-# --- rsyslog -------------------------------------------------------------------------------
-
-def free_port(lab):
-    out = lab.gw("python3", "-c", "import socket; s = socket.socket(); "
-                 "s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])").stdout
-    return int(out.strip())
-
-
-def start_rsyslog(lab, tmp, port, out_path):
-    work = os.path.join(tmp, "rsyslog")
-    os.makedirs(work, exist_ok=True)
-    conf = os.path.join(work, "rsyslog.conf")
-    with open(conf, "w") as f:
-        f.write('global(workDirectory="%s" maxMessageSize="1m")\n'
-                'module(load="imtcp")\n'
-                'input(type="imtcp" address="127.0.0.1" port="%d" ruleset="sw")\n'
-                'template(name="raw" type="string" string="%%rawmsg%%\\n")\n'
-                'ruleset(name="sw") {\n'
-                '  action(type="omfile" file="%s" template="raw")\n'
-                '}\n' % (work, port, out_path))
-    proc = subprocess.Popen(["ip", "netns", "exec", lab.gw_ns, RSYSLOGD, "-n", "-f", conf,
-                             "-i", os.path.join(work, "rsyslog.pid")],
-                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "err"), "w"))
-    lab.procs.append(proc)
-
-    def listening():
-        return ":%d " % port in lab.gw("ss", "-ltnH", check=False).stdout
-    wait_for(listening, 15, "rsyslog listening on 127.0.0.1:%d" % port,
-             lambda: open(os.path.join(work, "err")).read())
-    return proc
-
-
 # --- the test ------------------------------------------------------------------------------
 
 def main():
@@ -186,7 +154,7 @@ def main():
         lab.add_accounts(live)
         lab.start_gateway()
         lab.gw("ip", "link", "set", "lo", "up", check=False)
-        port = free_port(lab)
+        port = lab.free_port()
 
         replay_accounts = ["replay-%04d" % i for i in range(2 * HALF)]
         parts = []
@@ -284,7 +252,7 @@ def main():
 
         # The SIEM comes back; the daemon drains its spool.
         received = os.path.join(tmp, "siem.log")
-        start_rsyslog(lab, tmp, port, received)
+        lab.start_rsyslog(received, port=port)
         d.start()
         wait_for(lambda: d.metric(SIEM) == 0 and
                  d.metric("sybilwatch_sink_delivered_total{sink=siem}") >= 2 * HALF + 4, 60,

@@ -427,17 +427,22 @@ http {{
         return Daemon(self, binary, extra_config, name).start(env)
 
     # --- the SIEM and the capture ---------------------------------------------------------
-    def start_rsyslog(self, received=None, timeout=15):
-        """rsyslogd (imtcp, RFC 6587 framing) on a free port of the gateway's loopback, where the
-        daemon runs; every message's raw text goes to `received`, one per line. Returns
-        (port, received path); a syslog sink's address is "127.0.0.1:PORT"."""
+    def free_port(self):
+        """A free TCP port on the gateway's loopback."""
+        return int(self.gw(sys.executable, "-c", "import socket; s = socket.socket(); "
+                           "s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])").stdout)
+
+    def start_rsyslog(self, received=None, timeout=15, port=None):
+        """rsyslogd (imtcp, RFC 6587 framing) on `port` (default: a free one) of the gateway's
+        loopback, where the daemon runs; every message's raw text goes to `received`, one per
+        line. Returns (port, received path); a syslog sink's address is "127.0.0.1:PORT".
+        self.rsyslog is (process, port, received path)."""
         if not os.access(RSYSLOGD, os.X_OK):
             raise RuntimeError("%s is not installed (make deps: rsyslog)" % RSYSLOGD)
         work = os.path.join(self.tmp, "rsyslog")
         os.makedirs(work, exist_ok=True)
         received = received or os.path.join(work, "received.log")
-        port = int(self.gw(sys.executable, "-c", "import socket; s = socket.socket(); "
-                           "s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])").stdout)
+        port = port or self.free_port()
         conf = os.path.join(work, "rsyslog.conf")
         with open(conf, "w") as f:
             f.write('global(workDirectory="%s" maxMessageSize="1m")\n'
