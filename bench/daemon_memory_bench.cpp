@@ -372,6 +372,15 @@ int main(int argc, char** argv) {
         static_cast<double>(rules_engine.memory_bytes()) /
             std::max<size_t>(1, rules_engine.accounts()),
         static_cast<unsigned long long>(findings.findings));
+    {
+        const rules::EngineMemory mem = rules_engine.memory();
+        const double na = static_cast<double>(std::max<size_t>(1, rules_engine.accounts()));
+        std::printf(
+            "    per account: account table %.0f B, aggregate %.0f B, link %.0f B, synchrony "
+            "%.0f B, bookkeeping %.0f B\n",
+            mem.accounts / na, mem.aggregate / na, mem.link / na, mem.synchrony / na,
+            mem.bookkeeping / na);
+    }
 
     // ------------------------------------------------------------ steady state
     // The daemon's worst case: another million live connections while the rules still track

@@ -79,6 +79,16 @@ void AggregateState::advance(Group& x, int64_t slice) {
     x.head = slice;
 }
 
+void AggregateState::prefetch(const AggregateInput& in, int stage) const {
+    const uint32_t g = index_.find(in.group_hash);
+    if (g == HashIndex::kNone) return;
+    const Group& x = groups_[g];
+    const size_t nd = std::min<size_t>(x.distinct.size(), in.distinct.size());
+    for (size_t f = 0; f < nd; ++f) {
+        if (in.distinct[f] != 0) x.distinct[f].prefetch(in.distinct[f], stage);
+    }
+}
+
 uint32_t AggregateState::observe(int64_t t, const AggregateInput& in) {
     t = std::clamp(t, -kMaxEventTime, kMaxEventTime);
     now_ = std::max(now_, t);
@@ -134,7 +144,7 @@ double AggregateState::sum(uint32_t g, size_t field, int64_t now) const {
     return s;
 }
 
-double AggregateState::distinct(uint32_t g, size_t field, int64_t now) const {
+double AggregateState::distinct(uint32_t g, size_t field, int64_t now) {
     if (field >= cfg_.distinct_fields) return 0;
     return groups_[g].distinct[field].estimate(now, dcfg_);
 }

@@ -5,9 +5,10 @@
 // Window: counts and sums live in a ring of time slices (Window::sliced, default 64 slices,
 // so an event expires up to W/64 early, never late); distinct values use the same window.
 // Memory: about (slices+1) * (4 + 8 * sums) bytes plus 40 bytes per distinct field per group,
-// plus what each distinct counter holds (16-32 B per live value while exact, 64 KiB once a
-// sketch). Groups are capped (max_groups): at the cap the least recently updated group is
-// evicted and counted, and groups with nothing left in the window are dropped by expire().
+// plus what each distinct counter holds (16-32 B per live value while exact; once a sketch,
+// 16 B per register it uses, up to 1,024 of them, then 64 KiB). Groups are capped (max_groups): at
+// the cap the least recently updated group is evicted and counted, and groups with nothing left in
+// the window are dropped by expire().
 #pragma once
 
 #include <cstdint>
@@ -56,12 +57,16 @@ class AggregateState {
     // Adds one observation at event time t; returns its group's handle, valid until the group
     // is evicted or expires. The state's clock (now()) is the largest t seen.
     uint32_t observe(int64_t t, const AggregateInput& in);
+    // Starts loading what observe(t, in) will read of the group's distinct counters (stage 0,
+    // then 1: see SlidingHll::prefetch). The engine calls it for every matching rule before
+    // it feeds any, so their cache misses overlap.
+    void prefetch(const AggregateInput& in, int stage) const;
 
     // Measures of a group at `now` (normally now()).
     uint64_t count(uint32_t g, int64_t now) const;
     double sum(uint32_t g, size_t field, int64_t now) const;
-    double distinct(uint32_t g, size_t field, int64_t now) const;
-    double rate(uint32_t g, int64_t now) const;  // count per second over the window
+    double distinct(uint32_t g, size_t field, int64_t now);  // settles a sketch: not const
+    double rate(uint32_t g, int64_t now) const;              // count per second over the window
     const GroupInfo& info(uint32_t g) const { return groups_[g].info; }
     uint32_t find(uint64_t group_hash) const;
 

@@ -33,6 +33,7 @@ class CidrSet {
     // Whether some network of the set contains the whole network `c` (prefix <= c.prefix).
     bool contains(const Cidr& c) const;
     bool empty() const { return size_ == 0; }
+    bool operator==(const CidrSet&) const = default;
 
   private:
     struct Key {

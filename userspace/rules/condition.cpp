@@ -24,6 +24,19 @@ bool Condition::is_constant(bool value) const {
     return nodes_[root_].op == (value ? Op::True : Op::False);
 }
 
+bool Condition::same_as(const Condition& o) const {
+    if (root_ != o.root_ || nodes_ != o.nodes_ || kids_ != o.kids_ || strings_ != o.strings_ ||
+        string_sets_ != o.string_sets_ || prefix_lists_ != o.prefix_lists_ ||
+        num_sets_ != o.num_sets_ || cidr_sets_ != o.cidr_sets_ ||
+        regexes_.size() != o.regexes_.size()) {
+        return false;
+    }
+    for (size_t i = 0; i < regexes_.size(); ++i) {
+        if (regexes_[i]->pattern() != o.regexes_[i]->pattern()) return false;
+    }
+    return true;
+}
+
 namespace {
 
 template <typename T>

@@ -38,6 +38,9 @@ class Condition {
 
     // True when the condition is the constant `value` (e.g. "no exceptions").
     bool is_constant(bool value) const;
+    // True when both were compiled to the same program (so they agree on every observation):
+    // rules sharing a condition (the default pack's farm rules do) evaluate it once.
+    bool same_as(const Condition& other) const;
     size_t node_count() const { return nodes_.size(); }
 
   private:
@@ -73,6 +76,7 @@ class Condition {
         uint32_t a = 0, b = 0;
         double num = 0;
         net::IpAddress ip;
+        bool operator==(const Node&) const = default;
     };
 
     // Heterogeneous lookup: a string_view probes the set without building a std::string.

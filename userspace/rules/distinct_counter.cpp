@@ -78,7 +78,7 @@ void DistinctCounter::add(uint64_t hash, int64_t t, int64_t now, const DistinctC
     }
 }
 
-double DistinctCounter::estimate(int64_t now, const DistinctConfig& cfg) const {
+double DistinctCounter::estimate(int64_t now, const DistinctConfig& cfg) {
     if (hll_) return hll_->estimate(now);
     if (now < min_expiry_) return used_;
     size_t live = 0;

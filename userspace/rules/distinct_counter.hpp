@@ -34,7 +34,12 @@ class DistinctCounter {
   public:
     // Value hashes are any 64-bit hash of the value (0 is folded onto 1).
     void add(uint64_t hash, int64_t t, int64_t now, const DistinctConfig& cfg);
-    double estimate(int64_t now, const DistinctConfig& cfg) const;
+    // Starts loading what add(hash, ...) reads (a sketch's register; see SlidingHll).
+    void prefetch(uint64_t hash, int stage) const {
+        if (hll_) hll_->prefetch(hash == 0 ? 1 : hash, stage);
+    }
+    // Not const: a sketch drops what has expired by `now` (see SlidingHll::estimate).
+    double estimate(int64_t now, const DistinctConfig& cfg);
     bool is_exact() const { return !hll_; }
     void merge(const DistinctCounter& other, int64_t now, const DistinctConfig& cfg);
     size_t memory_bytes() const;

@@ -7,6 +7,7 @@
 
 #include "rules/eval_context.hpp"
 #include "rules/field.hpp"
+#include "rules/id_set.hpp"
 #include "rules/state_codec.hpp"
 
 namespace sybilwatch::rules {
@@ -18,6 +19,7 @@ constexpr size_t kFindingKeys = 20;           // shared keys listed per finding
 constexpr size_t kFindingContext = 10;        // networks and client stacks listed per finding
 constexpr uint32_t kPreReportAccounts = 256;  // accounts an aggregate group keeps before it fires
 constexpr uint64_t kEvalEveryObservation = 256;  // see on_aggregate
+constexpr size_t kMaxLinkKeys = 16;              // link_on entries used per rule
 
 uint64_t hash_text(std::string_view s, uint64_t seed = 0) {
     return hash_bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()}, seed);
@@ -87,6 +89,7 @@ std::string finding_id(std::string_view rule, std::string_view group) {
 struct Engine::Runtime {
     const RuleSpec* spec = nullptr;
     uint64_t signature = 0;
+    uint32_t condition = 0;  // index of its (condition, exceptions) among the distinct ones
     std::unique_ptr<AggregateState> agg;
     std::unique_ptr<LinkState> link;
     std::unique_ptr<SynchronyState> sync;
@@ -98,10 +101,12 @@ struct Engine::Runtime {
     std::vector<FieldId> sum_fields;
     std::vector<uint64_t> distinct_hashes;
     std::vector<double> sums, measures;
-    int account_measure = -1;  // slot of distinct(account), if measured
+    std::optional<uint64_t> group_hash;  // of the current observation (prepare_aggregate)
+    std::vector<LinkKey> link_keys;      // of the current observation (prepare_link)
+    int account_measure = -1;            // slot of distinct(account), if measured
 
     struct Group {
-        std::vector<uint32_t> accounts;  // sorted, bounded
+        IdSet accounts;  // bounded
         bool reported = false;
         uint32_t revision = 0;
         double level = 0;  // distinct(account) or count at the last report
@@ -243,6 +248,22 @@ void Engine::build_runtimes(std::shared_ptr<const RuleSet> rules,
     }
     runtimes_ = std::move(next);
     link_texts_.assign(8, std::string());
+    // Rules with the same condition and exceptions share one evaluation per observation.
+    conditions_ = 0;
+    for (size_t i = 0; i < runtimes_.size(); ++i) {
+        Runtime& r = *runtimes_[i];
+        r.condition = static_cast<uint32_t>(conditions_);
+        for (size_t j = 0; j < i; ++j) {
+            const RuleSpec& o = *runtimes_[j]->spec;
+            if (o.condition.same_as(r.spec->condition) &&
+                o.exceptions.same_as(r.spec->exceptions)) {
+                r.condition = runtimes_[j]->condition;
+                break;
+            }
+        }
+        if (r.condition == conditions_) ++conditions_;
+    }
+    cond_result_.assign(conditions_, -1);
 }
 
 void Engine::replace_rules(std::shared_ptr<const RuleSet> rules) {
@@ -250,15 +271,45 @@ void Engine::replace_rules(std::shared_ptr<const RuleSet> rules) {
     build_runtimes(std::move(rules), &previous);
 }
 
-uint32_t Engine::intern_ja4(std::string_view text) {
+uint32_t Engine::intern_ja4(const EvalContext& ctx, std::string_view text) {
     if (text.empty()) return 0;
-    const auto it = ja4_ids_.find(text);
-    if (it != ja4_ids_.end()) return it->second;
+    // By the JA4's key hash, which the rules that group or link by ja4 use too.
+    const uint64_t h = item_hash(ctx, KeyItem{FieldId::Ja4, 0}).value_or(0);
+    const uint32_t known = ja4_ids_.find(h);
+    if (known != HashIndex::kNone) return ja4_texts_[known] == text ? known : 0;  // 0: collision
     if (ja4_texts_.size() > 100'000) return 0;  // bounded: beyond, stacks are not listed
     const uint32_t id = static_cast<uint32_t>(ja4_texts_.size());
     ja4_texts_.emplace_back(text);
-    ja4_ids_.emplace(std::string(text), id);
+    ja4_ids_.insert(h, id);
     return id;
+}
+
+std::optional<uint64_t> Engine::item_hash(const EvalContext& ctx, const KeyItem& item) {
+    if (item.bucket_width > 0) return key_hash(ctx, item);
+    const auto f = static_cast<size_t>(item.field);
+    const uint64_t bit = uint64_t{1} << f;
+    if (hashed_ & bit) {
+        if (absent_ & bit) return std::nullopt;
+        return field_hash_[f];
+    }
+    hashed_ |= bit;
+    const auto h = key_hash(ctx, item);
+    if (!h) {
+        absent_ |= bit;
+        return std::nullopt;
+    }
+    field_hash_[f] = *h;
+    return h;
+}
+
+std::optional<uint64_t> Engine::tuple_hash(const EvalContext& ctx, std::span<const KeyItem> items) {
+    uint64_t h = kTupleHashSeed;
+    for (const KeyItem& k : items) {
+        const auto one = item_hash(ctx, k);
+        if (!one) return std::nullopt;
+        h = tuple_hash_step(h, *one);
+    }
+    return h;
 }
 
 void Engine::observe(const identity::AttributedObservation& a) {
@@ -266,20 +317,22 @@ void Engine::observe(const identity::AttributedObservation& a) {
     const EvalContext ctx(a);
     const int64_t t = a.obs.ts_ns;
     now_ = std::max(now_, t);
+    hashed_ = absent_ = 0;
+    std::fill(cond_result_.begin(), cond_result_.end(), int8_t{-1});
+    // Memory latency is most of an observation's cost: the account's index slot is fetched
+    // while the sample is copied, its rule states while the conditions are evaluated.
     uint32_t account = AccountTable::kNoAccount;
+    const std::string_view name =
+        std::string_view(a.account).substr(0, AccountTable::kMaxNameBytes);
+    uint64_t name_hash = 0;
     if (a.attributed()) {
-        account = accounts_.intern(a.account, t);
-        if (account == AccountTable::kNoAccount) {
-            ++stats_.accounts_refused;
-        } else {
-            if (facts_.size() < accounts_.id_limit()) facts_.resize(accounts_.id_limit());
-            facts_[account].ip = a.obs.src;
-            facts_[account].ja4 = intern_ja4(a.obs.ja4.view());
-        }
+        // The table files names under the account's key hash: hashed once for both.
+        name_hash = name.size() == a.account.size() ? *item_hash(ctx, KeyItem{FieldId::Account, 0})
+                                                    : AccountTable::hash(name);
+        accounts_.prefetch(name_hash);
     }
     Sample& s = samples_[sample_next_];
     sample_next_ = (sample_next_ + 1) % samples_.size();
-    s.account = account;
     s.conn.ts_ns = t;
     s.conn.src = a.obs.src;
     s.conn.dst = a.obs.dst;
@@ -292,16 +345,52 @@ void Engine::observe(const identity::AttributedObservation& a) {
     s.conn.ja4t.assign(a.obs.ja4t.view());
     s.conn.tcp_sig.assign(a.obs.tcp_sig.view());
     s.conn.user_agent.assign(a.user_agent);
+    if (a.attributed()) {
+        account = accounts_.intern(name, name_hash, t,
+                                   AccountFacts::of(a.obs.src, intern_ja4(ctx, a.obs.ja4.view())));
+        if (account == AccountTable::kNoAccount) ++stats_.accounts_refused;
+    }
+    s.account = account;
 
-    for (auto& rp : runtimes_) {
-        Runtime& r = *rp;
+    // Every condition first (each distinct one once), prefetching what the matching rules
+    // will read, so that their cache misses overlap instead of queueing; then the rules, in
+    // order.
+    matched_.clear();
+    for (uint32_t i = 0; i < runtimes_.size(); ++i) {
+        Runtime& r = *runtimes_[i];
         ++stats_.evaluations;
-        if (!r.spec->condition.eval(ctx)) continue;
-        if (r.spec->exceptions.eval(ctx)) {
-            ++stats_.excepted;
-            continue;
+        int8_t& res = cond_result_[r.condition];
+        if (res < 0) {
+            // 0: no match, 1: excepted, 2: matched.
+            res = !r.spec->condition.eval(ctx) ? 0 : r.spec->exceptions.eval(ctx) ? 1 : 2;
         }
+        if (res == 1) ++stats_.excepted;
+        if (res != 2) continue;
         ++stats_.matches;
+        matched_.push_back(i);
+        if (r.agg) {
+            prepare_aggregate(r, ctx);
+            if (r.group_hash) r.agg->prefetch(aggregate_input(r), 0);
+        } else if (account != AccountTable::kNoAccount) {
+            if (r.link) {
+                prepare_link(r, ctx);
+                r.link->prefetch(account, r.link_keys);
+            }
+            if (r.sync) r.sync->prefetch(account);
+        }
+    }
+    bool staged = false;
+    for (uint32_t i : matched_) {
+        Runtime& r = *runtimes_[i];
+        if (r.agg && !staged) {
+            // The second step of the aggregates' prefetch, once the first has had the time
+            // of the rules before them to arrive.
+            staged = true;
+            for (uint32_t j : matched_) {
+                const Runtime& other = *runtimes_[j];
+                if (other.agg && other.group_hash) other.agg->prefetch(aggregate_input(other), 1);
+            }
+        }
         switch (r.spec->kind) {
             case RuleKind::Match:
                 on_match(r, ctx, account, t);
@@ -317,6 +406,26 @@ void Engine::observe(const identity::AttributedObservation& a) {
                 break;
         }
     }
+}
+
+void Engine::prepare_aggregate(Runtime& r, const EvalContext& ctx) {
+    const RuleSpec& s = *r.spec;
+    r.group_hash = s.group_by.empty() ? std::optional<uint64_t>(0) : tuple_hash(ctx, s.group_by);
+    if (!r.group_hash) return;  // a group_by field is absent: the observation has no group
+    for (size_t i = 0; i < r.distinct_items.size(); ++i)
+        r.distinct_hashes[i] = item_hash(ctx, r.distinct_items[i]).value_or(0);
+    for (size_t i = 0; i < r.sum_fields.size(); ++i) {
+        const FieldValue v = ctx.get(r.sum_fields[i]);
+        r.sums[i] = v.present ? v.num : 0;
+    }
+}
+
+AggregateInput Engine::aggregate_input(const Runtime& r) {
+    AggregateInput in;
+    in.group_hash = r.group_hash.value_or(0);
+    in.distinct = r.distinct_hashes;
+    in.sums = r.sums;
+    return in;
 }
 
 void Engine::start_finding(const Runtime& r, std::string_view id_seed, Finding& f) const {
@@ -346,10 +455,9 @@ void Engine::add_context(std::span<const uint32_t> ids, Finding& f) const {
     std::sort(sorted.begin(), sorted.end());
     std::map<std::string, uint64_t> nets, stacks;
     for (uint32_t id : sorted) {
-        if (id >= facts_.size()) continue;
-        const AccountFacts& fa = facts_[id];
-        if (fa.ip.family != 0) ++nets[network_text(fa.ip)];
-        if (fa.ja4 != 0) ++stacks[ja4_texts_[fa.ja4]];
+        const AccountFacts fa = accounts_.facts(id);
+        if (fa.family != 0) ++nets[network_text(fa.network())];
+        if (fa.ja4 != 0 && fa.ja4 < ja4_texts_.size()) ++stacks[ja4_texts_[fa.ja4]];
     }
     f.networks = busiest(nets, "net24", kFindingContext);
     f.client_stacks = busiest(stacks, "ja4", kFindingContext);
@@ -429,21 +537,21 @@ void Engine::on_match(Runtime& r, const EvalContext& ctx, uint32_t account, int6
 
 void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t) {
     const RuleSpec& s = *r.spec;
-    const auto gh = s.group_by.empty() ? std::optional<uint64_t>(0) : key_hash(ctx, s.group_by);
-    if (!gh) return;  // a group_by field is absent: the observation has no group
-    key_text_.clear();
-    if (!s.group_by.empty()) append_key_text(ctx, s.group_by, key_text_);
-    for (size_t i = 0; i < r.distinct_items.size(); ++i)
-        r.distinct_hashes[i] = key_hash(ctx, r.distinct_items[i]).value_or(0);
-    for (size_t i = 0; i < r.sum_fields.size(); ++i) {
-        const FieldValue v = ctx.get(r.sum_fields[i]);
-        r.sums[i] = v.present ? v.num : 0;
-    }
-    AggregateInput in;
-    in.group_hash = *gh;
-    in.group_text = key_text_;
-    in.distinct = r.distinct_hashes;
-    in.sums = r.sums;
+    if (!r.group_hash) return;  // no group (prepare_aggregate)
+    const auto gh = r.group_hash;
+    // The group's text is kept by the state when the group is new, and shown in findings:
+    // formatted only then, not per observation.
+    bool have_text = false;
+    auto text = [&] {
+        if (!have_text) {
+            key_text_.clear();
+            if (!s.group_by.empty()) append_key_text(ctx, s.group_by, key_text_);
+            have_text = true;
+        }
+        return std::string_view(key_text_);
+    };
+    AggregateInput in = aggregate_input(r);
+    if (r.agg->find(*gh) == AggregateState::kNoGroup) in.group_text = text();
     const uint32_t g = r.agg->observe(t, in);
     if (g == AggregateState::kNoGroup) return;
     if (r.groups.size() >= opt_.max_groups && !r.groups.contains(*gh)) {
@@ -461,9 +569,7 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
     grp.volume += Volume{o.cadence.requests, o.cadence.client_bytes, o.cadence.server_bytes};
     if (account != AccountTable::kNoAccount) {
         const uint32_t cap = grp.reported ? opt_.finding_accounts : kPreReportAccounts;
-        auto pos = std::lower_bound(grp.accounts.begin(), grp.accounts.end(), account);
-        if ((pos == grp.accounts.end() || *pos != account) && grp.accounts.size() < cap)
-            grp.accounts.insert(pos, account);
+        if (grp.accounts.size() < cap) grp.accounts.insert(account);
     }
     // Measures of a large group (distinct counts from a sketch) are costly and move slowly:
     // a small group is evaluated on every observation, so it fires exactly at its threshold;
@@ -502,9 +608,9 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
     grp.reported = true;
     grp.level = level;
     if (!s.group_by.empty()) {
-        f.group.emplace_back(key_name(s.group_by), key_text_);
+        f.group.emplace_back(key_name(s.group_by), text());
         f.keys.push_back(
-            {key_name(s.group_by), key_text_,
+            {key_name(s.group_by), std::string(text()),
              static_cast<uint64_t>(r.account_measure >= 0 ? r.measures[r.account_measure]
                                                           : grp.accounts.size())});
     }
@@ -513,8 +619,9 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
     const uint64_t total = r.account_measure >= 0
                                ? static_cast<uint64_t>(std::llround(r.measures[r.account_measure]))
                                : grp.accounts.size();
-    add_accounts(grp.accounts, total, f);
-    add_context(grp.accounts, f);
+    const std::vector<uint32_t> ids = grp.accounts.sorted();
+    add_accounts(ids, total, f);
+    add_context(ids, f);
     f.observations = grp.observations;
     f.requests = grp.volume.requests;
     f.client_bytes = grp.volume.client_bytes;
@@ -528,22 +635,30 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
     emit(f);
 }
 
+void Engine::prepare_link(Runtime& r, const EvalContext& ctx) {
+    const RuleSpec& s = *r.spec;
+    r.link_keys.clear();
+    for (size_t i = 0; i < s.link_on.size() && r.link_keys.size() < kMaxLinkKeys; ++i) {
+        if (const auto h = tuple_hash(ctx, s.link_on[i]))
+            r.link_keys.push_back(LinkKey{static_cast<uint8_t>(i), *h, {}});
+    }
+}
+
 void Engine::on_link(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t) {
     if (account == AccountTable::kNoAccount) return;  // accounts are the nodes
+    if (r.link_keys.empty()) return;
     const RuleSpec& s = *r.spec;
     if (link_texts_.size() < s.link_on.size()) link_texts_.resize(s.link_on.size());
-    LinkKey keys[16];
-    size_t n = 0;
-    for (size_t i = 0; i < s.link_on.size() && n < std::size(keys); ++i) {
-        const auto h = key_hash(ctx, s.link_on[i]);
-        if (!h) continue;
-        link_texts_[i].clear();
-        append_key_text(ctx, s.link_on[i], link_texts_[i]);
-        keys[n++] = LinkKey{static_cast<uint8_t>(i), *h, link_texts_[i]};
+    for (LinkKey& k : r.link_keys) {
+        // A key's text is kept when the key is new: formatted only then.
+        if (r.link->has_key(k.spec, k.hash)) continue;
+        std::string& text = link_texts_[k.spec];
+        text.clear();
+        append_key_text(ctx, s.link_on[k.spec], text);
+        k.text = text;
     }
-    if (n == 0) return;
     const auto& o = ctx.observation();
-    r.link->observe(t, account, std::span<const LinkKey>(keys, n),
+    r.link->observe(t, account, r.link_keys,
                     Volume{o.cadence.requests, o.cadence.client_bytes, o.cadence.server_bytes});
     drain_cluster_events(r);
 }
@@ -739,7 +854,7 @@ std::vector<uint8_t> Engine::save() const {
             w.i64(g.last_seen);
             w.u64(g.observations);
             w.u32(static_cast<uint32_t>(g.accounts.size()));
-            for (uint32_t a : g.accounts)
+            for (uint32_t a : g.accounts.sorted())
                 w.u32(a);
         }
     }
@@ -759,7 +874,6 @@ StateIoResult Engine::restore(std::span<const uint8_t> bytes) {
     }
     StateIoResult res = restore_state(states, accounts_, refs);
     if (!res.ok) return res;
-    facts_.assign(accounts_.id_limit(), AccountFacts{});
     const uint32_t rules = r.count(12);
     for (uint32_t i = 0; i < rules && r.ok(); ++i) {
         const std::string id = r.str(256);
@@ -789,9 +903,8 @@ StateIoResult Engine::restore(std::span<const uint8_t> bytes) {
             const uint32_t na = r.count(4, opt_.finding_accounts);
             for (uint32_t j = 0; j < na && r.ok(); ++j) {
                 const uint32_t a = r.u32();
-                if (a < accounts_.id_limit()) g.accounts.push_back(a);
+                if (a < accounts_.id_limit()) g.accounts.insert(a);
             }
-            std::sort(g.accounts.begin(), g.accounts.end());
             if (rt && rt->agg) rt->groups[h] = std::move(g);
         }
     }
@@ -810,23 +923,25 @@ StateIoResult Engine::merge(std::span<const uint8_t> bytes) {
         if (rp->link) refs.push_back({rp->spec->id, rp->link.get()});
         if (rp->sync) refs.push_back({rp->spec->id, rp->sync.get()});
     }
-    StateIoResult res = merge_state(states, accounts_, refs);
-    if (facts_.size() < accounts_.id_limit()) facts_.resize(accounts_.id_limit());
-    return res;
+    return merge_state(states, accounts_, refs);
 }
 
-size_t Engine::memory_bytes() const {
-    size_t b = accounts_.memory_bytes() + facts_.capacity() * sizeof(AccountFacts) +
-               samples_.size() * sizeof(Sample);
+EngineMemory Engine::memory() const {
+    EngineMemory m;
+    m.accounts = accounts_.memory_bytes();
+    m.bookkeeping = samples_.size() * sizeof(Sample) + ja4_texts_.capacity() * sizeof(std::string) +
+                    ja4_ids_.memory_bytes();
+    for (const std::string& j : ja4_texts_)
+        m.bookkeeping += j.capacity() > 15 ? j.capacity() + 1 : 0;
     for (const auto& rp : runtimes_) {
-        if (rp->agg) b += rp->agg->memory_bytes();
-        if (rp->link) b += rp->link->memory_bytes();
-        if (rp->sync) b += rp->sync->memory_bytes();
-        b += rp->dedup.size() * 32 + rp->revisions.size() * 32;
+        if (rp->agg) m.aggregate += rp->agg->memory_bytes();
+        if (rp->link) m.link += rp->link->memory_bytes();
+        if (rp->sync) m.synchrony += rp->sync->memory_bytes();
+        m.bookkeeping += rp->dedup.size() * 32 + rp->revisions.size() * 32;
         for (const auto& [h, g] : rp->groups)
-            b += 96 + g.accounts.capacity() * 4;
+            m.bookkeeping += 96 + g.accounts.memory_bytes();
     }
-    return b;
+    return m;
 }
 
 }  // namespace sybilwatch::rules

@@ -7,8 +7,10 @@
 // fleet's observations). Time is event time: obs.ts_ns, and advance(now) for expiry.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -57,6 +59,14 @@ struct EngineStats {
     uint64_t accounts_refused = 0;
 };
 
+// Where the engine's memory goes (bytes, by its own accounting).
+struct EngineMemory {
+    size_t accounts = 0;  // the account table, with each account's latest facts
+    size_t aggregate = 0, link = 0, synchrony = 0;  // the rules' states, by kind
+    size_t bookkeeping = 0;  // open findings, match dedup, the sample ring, interned JA4s
+    size_t total() const { return accounts + aggregate + link + synchrony + bookkeeping; }
+};
+
 class Engine {
   public:
     Engine(std::shared_ptr<const RuleSet> rules, const EngineOptions& opt, FindingSink& out);
@@ -82,7 +92,8 @@ class Engine {
 
     const EngineStats& stats() const { return stats_; }
     size_t accounts() const { return accounts_.size(); }
-    size_t memory_bytes() const;
+    size_t memory_bytes() const { return memory().total(); }
+    EngineMemory memory() const;
     int64_t now() const { return now_; }
 
   private:
@@ -91,16 +102,16 @@ class Engine {
         SampleConnection conn;
         uint32_t account = AccountTable::kNoAccount;
     };
-    struct AccountFacts {  // the latest connection of each account, for networks and stacks
-        net::IpAddress ip;
-        uint32_t ja4 = 0;  // interned text id; 0 = none
-    };
 
     void build_runtimes(std::shared_ptr<const RuleSet> rules,
                         std::vector<std::unique_ptr<Runtime>>* previous);
     void on_match(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
     void on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
+    // An aggregate rule's input from the observation, kept in its runtime for on_aggregate.
+    void prepare_aggregate(Runtime& r, const EvalContext& ctx);
+    static AggregateInput aggregate_input(const Runtime& r);
     void on_link(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
+    void prepare_link(Runtime& r, const EvalContext& ctx);  // its keys' hashes, kept in r
     // quiet_ns >= 0: also report held-back growth of clusters quiet that long.
     void drain_cluster_events(Runtime& r, int64_t quiet_ns = -1);
     void close_aggregate_groups(Runtime& r, std::span<const uint64_t> closed);
@@ -110,20 +121,19 @@ class Engine {
     void add_accounts(std::span<const uint32_t> ids, uint64_t total, Finding& f) const;
     void add_context(std::span<const uint32_t> ids, Finding& f) const;
     void emit(Finding& f);
-    uint32_t intern_ja4(std::string_view text);
+    uint32_t intern_ja4(const EvalContext& ctx, std::string_view text);
+    // Key hashes of the current observation: each field hashed once however many rules
+    // group, link or count distinct by it.
+    std::optional<uint64_t> item_hash(const EvalContext& ctx, const KeyItem& item);
+    std::optional<uint64_t> tuple_hash(const EvalContext& ctx, std::span<const KeyItem> items);
 
     std::shared_ptr<const RuleSet> rules_;
     EngineOptions opt_;
     FindingSink& out_;
     AccountTable accounts_;
     std::vector<std::unique_ptr<Runtime>> runtimes_;
-    std::vector<AccountFacts> facts_;  // by account id
     std::vector<std::string> ja4_texts_{std::string()};
-    struct TextHash {  // lookups by string_view: no string built per observation
-        using is_transparent = void;
-        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    };
-    std::unordered_map<std::string, uint32_t, TextHash, std::equal_to<>> ja4_ids_;
+    HashIndex ja4_ids_;            // the JA4's key hash -> its id
     std::vector<Sample> samples_;  // ring of the latest connections
     size_t sample_next_ = 0;
     int64_t now_ = 0;
@@ -132,6 +142,14 @@ class Engine {
     Finding scratch_;
     std::string key_text_;
     std::vector<std::string> link_texts_;
+    // Per observation: hashes of fields (valid where the bit is set; absent fields cached
+    // as absent) and the results of the distinct conditions (-1: not yet evaluated).
+    std::array<uint64_t, kFieldCount> field_hash_{};
+    uint64_t hashed_ = 0, absent_ = 0;
+    static_assert(kFieldCount <= 64);
+    std::vector<int8_t> cond_result_;
+    std::vector<uint32_t> matched_;  // runtimes whose rule matched the current observation
+    size_t conditions_ = 0;          // distinct (condition, exceptions) pairs among the runtimes
 };
 
 // Lower-case hex of a 64-bit hash of the rule id and a group: the stable finding_id.

@@ -179,7 +179,7 @@ std::optional<uint64_t> key_hash(const EvalContext& ctx, const KeyItem& item) {
     }
     switch (t) {
         case FieldType::String:
-            return hash_bytes({reinterpret_cast<const uint8_t*>(v.str.data()), v.str.size()}, seed);
+            return string_key_hash(v.str);
         case FieldType::Int:
         case FieldType::Float: {
             uint64_t bits;
@@ -194,12 +194,21 @@ std::optional<uint64_t> key_hash(const EvalContext& ctx, const KeyItem& item) {
     return std::nullopt;
 }
 
+uint64_t string_key_hash(std::string_view s) {
+    return hash_bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()},
+                      0x5357'0000ull + static_cast<uint64_t>(FieldType::String));
+}
+
+uint64_t tuple_hash_step(uint64_t h, uint64_t item_hash) {
+    return mix(h ^ item_hash) + 0x9E3779B97F4A7C15ull;  // order matters: (a, b) != (b, a)
+}
+
 std::optional<uint64_t> key_hash(const EvalContext& ctx, std::span<const KeyItem> items) {
-    uint64_t h = 0x243F6A8885A308D3ull;
+    uint64_t h = kTupleHashSeed;
     for (const KeyItem& k : items) {
         const auto one = key_hash(ctx, k);
         if (!one) return std::nullopt;
-        h = mix(h ^ *one) + 0x9E3779B97F4A7C15ull;  // order matters: (a, b) != (b, a)
+        h = tuple_hash_step(h, *one);
     }
     return h;
 }

@@ -112,7 +112,13 @@ std::optional<std::string_view> key_text(const EvalContext& ctx, const KeyItem& 
 // state is merged across a fleet): it depends on the value only, never on a random seed.
 // nullopt when the field is absent.
 std::optional<uint64_t> key_hash(const EvalContext& ctx, const KeyItem& item);
-// The hash of a tuple of key items; nullopt when any of them is absent.
+// key_hash of a present string field whose value is `s` (e.g. the account, which the account
+// table files under this same hash).
+uint64_t string_key_hash(std::string_view s);
+// The hash of a tuple of key items; nullopt when any of them is absent. It is
+// h = kTupleHashSeed, then h = tuple_hash_step(h, key_hash(item)) for each item in order.
+inline constexpr uint64_t kTupleHashSeed = 0x243F6A8885A308D3ull;
+uint64_t tuple_hash_step(uint64_t h, uint64_t item_hash);
 std::optional<uint64_t> key_hash(const EvalContext& ctx, std::span<const KeyItem> items);
 // Appends the tuple's text to `out`, items separated by '|'; false (out unchanged) when any is
 // absent. `out` is the caller's and keeps its capacity, so steady state allocates nothing.

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "rules/huge_page_allocator.hpp"
+
 namespace sybilwatch::rules {
 
 // splitmix64's finaliser: callers may pass weak hashes (small integers), so positions and
@@ -33,6 +35,10 @@ class HashIndex {
             if (slots_[i].val == kNone) return kNone;
             if (slots_[i].key == key) return slots_[i].val;
         }
+    }
+    // Starts loading the slot find(key) reads first.
+    void prefetch(uint64_t key) const {
+        if (!slots_.empty()) __builtin_prefetch(&slots_[pos(key)]);
     }
     // Inserts key -> value unless key is present; returns the present value or kNone.
     uint32_t insert(uint64_t key, uint32_t value) {
@@ -97,7 +103,7 @@ class HashIndex {
         uint32_t val = kNone;  // kNone marks an empty slot
     };
     void grow() {
-        std::vector<Slot> old = std::move(slots_);
+        HugeVector<Slot> old = std::move(slots_);
         const size_t cap = old.empty() ? 16 : old.size() * 2;
         slots_.assign(cap, Slot{});
         mask_ = cap - 1;
@@ -107,7 +113,7 @@ class HashIndex {
         }
     }
 
-    std::vector<Slot> slots_;
+    HugeVector<Slot> slots_;
     size_t mask_ = 0;
     size_t size_ = 0;
 };

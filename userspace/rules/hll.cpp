@@ -197,7 +197,70 @@ SlidingHll::SlidingHll(Window window, int precision)
     : window_(window),
       tick_ns_(std::max<int64_t>(window.resolution_ns, 1'000'000'000)),
       p_(std::clamp(precision, 4, 16)),
-      regs_(size_t{1} << p_) {}
+      blocks_((size_t{1} << p_) / kBlock),
+      hist_(static_cast<size_t>(64 - p_ + 2), 0) {
+    hist_[0] = uint32_t{1} << p_;
+}
+
+SlidingHll::Reg& SlidingHll::reg(uint32_t idx, bool* added) {
+    if (added) *added = false;
+    if (!regs_.empty()) return regs_[idx];
+    const size_t b = idx / kBlock;
+    const auto pos = static_cast<uint8_t>(idx % kBlock);
+    size_t at = b == 0 ? 0 : blocks_[b - 1].end;
+    const size_t end = blocks_[b].end;
+    while (at < end && sparse_[at].pos < pos)
+        ++at;
+    if (at < end && sparse_[at].pos == pos) return sparse_[at];
+    // Past a quarter of the registers the sparse form saves little and inserts cost more.
+    if ((sparse_.size() + 1) * 4 > (size_t{1} << p_)) {
+        to_dense();
+        return regs_[idx];
+    }
+    if (added) *added = true;
+    for (size_t k = b; k < blocks_.size(); ++k)
+        ++blocks_[k].end;
+    Reg fresh;
+    fresh.pos = pos;
+    return *sparse_.insert(sparse_.begin() + static_cast<std::ptrdiff_t>(at), fresh);
+}
+
+void SlidingHll::to_dense() {
+    std::vector<Reg> dense(size_t{1} << p_);
+    for_each_reg([&](uint32_t i, const Reg& g) { dense[i] = g; });
+    regs_ = std::move(dense);
+    sparse_.clear();
+    sparse_.shrink_to_fit();
+    for (Block& b : blocks_)
+        b.end = 0;
+    sparse_empty_ = 0;
+}
+
+template <class F>
+void SlidingHll::for_each_reg(F f) const {
+    if (!regs_.empty()) {
+        for (size_t i = 0; i < regs_.size(); ++i)
+            f(static_cast<uint32_t>(i), regs_[i]);
+        return;
+    }
+    size_t i = 0;
+    for (size_t b = 0; b < blocks_.size(); ++b) {
+        for (; i < blocks_[b].end; ++i)
+            f(static_cast<uint32_t>(b * kBlock + sparse_[i].pos), sparse_[i]);
+    }
+}
+
+void SlidingHll::drop_empty() {
+    size_t out = 0, i = 0;
+    for (Block& b : blocks_) {
+        for (; i < b.end; ++i) {
+            if (sparse_[i].r[0] != 0) sparse_[out++] = sparse_[i];  // absent ones count as 0
+        }
+        b.end = static_cast<uint16_t>(out);
+    }
+    sparse_.resize(out);
+    sparse_empty_ = 0;
+}
 
 uint32_t SlidingHll::tick(int64_t t) const {
     if (t <= 0) return 0;
@@ -205,16 +268,16 @@ uint32_t SlidingHll::tick(int64_t t) const {
     return static_cast<uint32_t>(std::min<int64_t>(k, UINT32_MAX));
 }
 
-bool SlidingHll::live(uint32_t tk, int64_t now) const {
-    // tk * tick + W > now, without forming tk * tick (a tick may be as long as the window).
+int64_t SlidingHll::expired_through(int64_t now) const {
+    // tk * tick + W > now, without forming tk * tick (a tick may be as long as the window):
+    // live iff tk > floor((now - W) / tick).
     const int64_t x = std::clamp(now, -kMaxEventTime, kMaxEventTime) - window_.length_ns;
-    const int64_t q = x / tick_ns_ - ((x % tick_ns_ != 0 && x < 0) ? 1 : 0);  // floor(x / tick)
-    return static_cast<int64_t>(tk) > q;
+    return x / tick_ns_ - ((x % tick_ns_ != 0 && x < 0) ? 1 : 0);
 }
 
-void SlidingHll::settle(Reg& g, int64_t now) const {
+void SlidingHll::settle(Reg& g, int64_t expired) {
     int dead = 0;
-    while (dead < kEntries && g.r[dead] != 0 && !live(g.t[dead], now))
+    while (dead < kEntries && g.r[dead] != 0 && static_cast<int64_t>(g.t[dead]) <= expired)
         ++dead;
     if (dead == 0) return;
     for (int i = 0; i < kEntries; ++i) {
@@ -222,6 +285,36 @@ void SlidingHll::settle(Reg& g, int64_t now) const {
         g.t[i] = keep ? g.t[i + dead] : 0;
         g.r[i] = keep ? g.r[i + dead] : 0;
     }
+}
+
+void SlidingHll::noted(uint32_t idx, const Reg& g, uint8_t before) {
+    if (g.r[0] != before) {
+        const size_t top = hist_.size() - 1;
+        --hist_[std::min<size_t>(before, top)];
+        ++hist_[std::min<size_t>(g.r[0], top)];
+        cached_valid_ = false;
+    }
+    // A register's first tick only falls when an older entry arrives: lower the bounds then.
+    if (g.r[0] != 0) {
+        blocks_[idx / kBlock].min = std::min(blocks_[idx / kBlock].min, g.t[0]);
+        low_ = std::min(low_, g.t[0]);
+    }
+}
+
+void SlidingHll::recount() {
+    std::fill(hist_.begin(), hist_.end(), 0);
+    for (Block& b : blocks_)
+        b.min = UINT32_MAX;
+    // Registers a sparse sketch does not hold are empty: value 0.
+    hist_[0] = static_cast<uint32_t>(regs_.empty() ? (size_t{1} << p_) - sparse_.size() : 0);
+    for_each_reg([&](uint32_t i, const Reg& g) {
+        ++hist_[std::min<size_t>(g.r[0], hist_.size() - 1)];
+        if (g.r[0] != 0) blocks_[i / kBlock].min = std::min(blocks_[i / kBlock].min, g.t[0]);
+    });
+    low_ = UINT32_MAX;
+    for (const Block& b : blocks_)
+        low_ = std::min(low_, b.min);
+    cached_valid_ = false;
 }
 
 // Inserts (tk, rank) into a register's list: entries it dominates (older, not larger) go; it
@@ -269,53 +362,137 @@ void SlidingHll::insert(Reg& g, uint32_t tk, uint8_t rank) {
     }
 }
 
+void SlidingHll::prefetch(uint64_t hash, int stage) const {
+    uint32_t idx;
+    uint8_t rank;
+    split(mix64(hash), p_, idx, rank);
+    const size_t b = idx / kBlock;
+    if (stage == 0) {
+        __builtin_prefetch(&blocks_[b]);
+        if (!regs_.empty()) __builtin_prefetch(&regs_[idx]);
+    } else if (regs_.empty()) {
+        const size_t at = b == 0 ? 0 : blocks_[b - 1].end;
+        if (at < sparse_.size()) __builtin_prefetch(&sparse_[at]);
+    }
+}
+
 void SlidingHll::add(uint64_t hash, int64_t t, int64_t now) {
     uint32_t idx;
     uint8_t rank;
     split(mix64(hash), p_, idx, rank);
-    Reg& g = regs_[idx];
-    settle(g, now);
+    bool added;
+    Reg& g = reg(idx, &added);
+    const uint8_t before = g.r[0];
+    if (before == 0 && !added && regs_.empty()) --sparse_empty_;  // held, expired, used again
+    settle(g, expired_through(now));
     insert(g, tick(t), rank);
+    noted(idx, g, before);
+    clock_ = std::max(clock_, now);
 }
 
-double SlidingHll::estimate(int64_t now) const {
-    std::vector<uint32_t> hist(64 - p_ + 2, 0);
-    for (Reg g : regs_) {
-        settle(g, now);
-        ++hist[std::min<size_t>(g.r[0], hist.size() - 1)];
+double SlidingHll::estimate(int64_t now) {
+    const int64_t expired = expired_through(now);
+    const double m = static_cast<double>(size_t{1} << p_);
+    if (now < clock_) {
+        // An earlier time than the sketch has seen: settle copies, keep the registers.
+        std::vector<uint32_t> hist(hist_.size(), 0);
+        hist[0] = static_cast<uint32_t>(regs_.empty() ? (size_t{1} << p_) - sparse_.size() : 0);
+        for_each_reg([&](uint32_t, Reg g) {
+            settle(g, expired);
+            ++hist[std::min<size_t>(g.r[0], hist.size() - 1)];
+        });
+        return hll_estimate(hist, m);
     }
-    return hll_estimate(hist, static_cast<double>(regs_.size()));
+    clock_ = now;
+    if (static_cast<int64_t>(low_) <= expired) {
+        const size_t top = hist_.size() - 1;
+        auto settle_counted = [&](Reg& g) {
+            const uint8_t before = g.r[0];
+            settle(g, expired);
+            if (g.r[0] != before) {
+                --hist_[std::min<size_t>(before, top)];
+                ++hist_[std::min<size_t>(g.r[0], top)];
+                cached_valid_ = false;
+            }
+        };
+        low_ = UINT32_MAX;
+        for (size_t b = 0; b < blocks_.size(); ++b) {
+            if (static_cast<int64_t>(blocks_[b].min) > expired) {  // nothing expired here
+                low_ = std::min(low_, blocks_[b].min);
+                continue;
+            }
+            size_t from = b * kBlock, to = from + kBlock;
+            if (regs_.empty()) {
+                from = b == 0 ? 0 : blocks_[b - 1].end;
+                to = blocks_[b].end;
+            }
+            Reg* g = regs_.empty() ? sparse_.data() : regs_.data();
+            uint32_t block_low = UINT32_MAX;
+            for (size_t i = from; i < to; ++i) {
+                const bool was_used = g[i].r[0] != 0;
+                settle_counted(g[i]);
+                if (g[i].r[0] != 0) {
+                    block_low = std::min(block_low, g[i].t[0]);
+                } else if (was_used && regs_.empty()) {
+                    ++sparse_empty_;
+                }
+            }
+            blocks_[b].min = block_low;
+            low_ = std::min(low_, block_low);
+        }
+        // Expired registers are dropped once they are a quarter of those held.
+        if (regs_.empty() && sparse_empty_ * 4 > sparse_.size()) drop_empty();
+    }
+    if (!cached_valid_) {
+        cached_ = hll_estimate(hist_, m);
+        cached_valid_ = true;
+    }
+    return cached_;
 }
 
 void SlidingHll::merge(const SlidingHll& o) {
     if (o.p_ != p_) return;
-    for (size_t i = 0; i < regs_.size(); ++i) {
-        for (int k = 0; k < kEntries && o.regs_[i].r[k] != 0; ++k) {
-            insert(regs_[i], o.regs_[i].t[k], o.regs_[i].r[k]);
-        }
-    }
+    o.for_each_reg([&](uint32_t i, const Reg& src) {
+        if (src.r[0] == 0) return;
+        bool added;
+        Reg& g = reg(i, &added);
+        const uint8_t before = g.r[0];
+        if (before == 0 && !added && regs_.empty()) --sparse_empty_;
+        for (int k = 0; k < kEntries && src.r[k] != 0; ++k)
+            insert(g, src.t[k], src.r[k]);
+        noted(i, g, before);
+    });
+    clock_ = std::max(clock_, o.clock_);
 }
 
 void SlidingHll::save(StateWriter& w) const {
+    // Always all 2^p registers (empty ones as zeros), however they are held.
     w.u8(static_cast<uint8_t>(p_));
-    for (const Reg& g : regs_) {
+    const Reg empty;
+    uint32_t next = 0;
+    auto put = [&w](const Reg& g) {
         for (int k = 0; k < kEntries; ++k) {
             w.u32(g.t[k]);
             w.u8(g.r[k]);
         }
-    }
+    };
+    for_each_reg([&](uint32_t i, const Reg& g) {
+        for (; next < i; ++next)
+            put(empty);
+        put(g);
+        next = i + 1;
+    });
+    for (; next < (uint32_t{1} << p_); ++next)
+        put(empty);
 }
 
 bool SlidingHll::load(StateReader& r) {
+    const size_t m = size_t{1} << p_;
     if (r.u8() != p_ || !r.ok()) return false;
-    if (r.remaining() < regs_.size() * 5 * kEntries) return false;
+    if (r.remaining() < m * 5 * kEntries) return false;
     const uint8_t max_rank = static_cast<uint8_t>(64 - p_ + 1);
-    for (Reg& g : regs_) {
-        for (int k = 0; k < kEntries; ++k) {
-            g.t[k] = r.u32();
-            g.r[k] = r.u8();
-        }
-        // The list invariant: used entries first, ranks strictly falling, times rising.
+    // The list invariant: used entries first, ranks strictly falling, times rising.
+    auto valid = [max_rank](const Reg& g) {
         for (int k = 0; k < kEntries; ++k) {
             if (g.r[k] > max_rank) return false;
             if (k > 0 && g.r[k] != 0 &&
@@ -323,8 +500,39 @@ bool SlidingHll::load(StateReader& r) {
                 return false;
             }
         }
+        return true;
+    };
+    std::vector<Reg> all(m);
+    size_t used = 0;
+    for (Reg& g : all) {
+        for (int k = 0; k < kEntries; ++k) {
+            g.t[k] = r.u32();
+            g.r[k] = r.u8();
+        }
+        if (!valid(g)) return false;
+        used += g.r[0] != 0;
     }
-    return r.ok();
+    if (!r.ok()) return false;
+    regs_.clear();
+    sparse_.clear();
+    for (Block& b : blocks_)
+        b.end = 0;
+    sparse_empty_ = 0;
+    if (used * 4 > m) {
+        regs_ = std::move(all);
+    } else {
+        for (size_t i = 0; i < m; ++i) {
+            if (all[i].r[0] == 0) continue;
+            all[i].pos = static_cast<uint8_t>(i % kBlock);
+            sparse_.push_back(all[i]);
+            blocks_[i / kBlock].end = static_cast<uint16_t>(sparse_.size());
+        }
+        // Blocks without registers end where the previous one did.
+        for (size_t b = 1; b < blocks_.size(); ++b)
+            blocks_[b].end = std::max(blocks_[b].end, blocks_[b - 1].end);
+    }
+    recount();
+    return true;
 }
 
 }  // namespace sybilwatch::rules

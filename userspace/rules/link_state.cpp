@@ -1,9 +1,21 @@
 #include "rules/link_state.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <tuple>
 
 namespace sybilwatch::rules {
+
+namespace {
+
+constexpr size_t kMaxKeyText = 256;
+constexpr uint32_t kPartAttempts = 4;  // index keys tried per part text on a hash collision
+
+uint64_t spec_mixed(uint8_t spec, uint64_t hash) {
+    return hash ^ (uint64_t{spec} * 0x9e3779b97f4a7c15ULL);
+}
+
+}  // namespace
 
 LinkState::LinkState(const LinkConfig& cfg) : cfg_(cfg), window_(Window::exact(cfg.window_ns)) {
     if (cfg_.rebuild_interval_ns <= 0)
@@ -12,37 +24,89 @@ LinkState::LinkState(const LinkConfig& cfg) : cfg_(cfg), window_(Window::exact(c
     cfg_.max_accounts_per_key = std::max<uint32_t>(cfg_.max_accounts_per_key, 1);
 }
 
-uint32_t LinkState::find(uint32_t a) {
+uint32_t LinkState::find(uint32_t n) {
     // Path halving: every other node on the path points to its grandparent.
-    while (accts_[a].parent != a) {
-        accts_[a].parent = accts_[accts_[a].parent].parent;
-        a = accts_[a].parent;
+    while (nodes_[n].parent != n) {
+        nodes_[n].parent = nodes_[nodes_[n].parent].parent;
+        n = nodes_[n].parent;
     }
-    return a;
+    return n;
 }
 
-uint32_t LinkState::find_const(uint32_t a) const {
-    while (accts_[a].parent != a)
-        a = accts_[a].parent;
-    return a;
+uint32_t LinkState::find_const(uint32_t n) const {
+    while (nodes_[n].parent != n)
+        n = nodes_[n].parent;
+    return n;
 }
 
-void LinkState::track(uint32_t a, int64_t t) {
-    if (a >= accts_.size())
-        accts_.resize(std::max<size_t>(a + 1, accts_.size() + accts_.size() / 2));
-    Account& x = accts_[a];
-    if (x.parent != kNone) return;
-    x = Account{};
-    x.parent = a;
-    x.next = a;
+uint32_t LinkState::track(uint32_t a, int64_t t) {
+    if (a >= node_of_.size())
+        node_of_.resize(std::max<size_t>(a + 1, node_of_.size() + node_of_.size() / 2), kNone);
+    if (node_of_[a] != kNone) return node_of_[a];
+    uint32_t n;
+    if (!free_nodes_.empty()) {
+        n = free_nodes_.back();
+        free_nodes_.pop_back();
+    } else {
+        n = static_cast<uint32_t>(nodes_.size());
+        nodes_.emplace_back();
+    }
+    Node& x = nodes_[n];
+    x = Node{};
+    x.account = a;
+    x.parent = n;
+    x.next = n;
     x.first_seen = x.last_seen = t;
+    node_of_[a] = n;
     ++tracked_;
+    return n;
 }
 
-uint32_t LinkState::key_for(const LinkKey& k) {
-    const uint64_t h = k.hash ^ (uint64_t{k.spec} * 0x9e3779b97f4a7c15ULL);
-    uint32_t i = key_index_.find(h);
-    if (i != HashIndex::kNone) return i;
+void LinkState::untrack(uint32_t n) {
+    node_of_[nodes_[n].account] = kNone;
+    nodes_[n] = Node{};
+    free_nodes_.push_back(n);
+    --tracked_;
+}
+
+bool LinkState::has_key(uint8_t spec, uint64_t hash) const {
+    return key_index_.find(spec_mixed(spec, hash)) != HashIndex::kNone;
+}
+
+uint32_t LinkState::intern_part(std::string_view text) {
+    const uint64_t h = std::hash<std::string_view>{}(text);
+    uint8_t attempt = kUnindexed;
+    uint64_t key = 0;
+    for (uint32_t i = 0; i < kPartAttempts; ++i) {
+        key = mix64(h + i * 0x9e3779b97f4a7c15ULL);
+        const uint32_t p = part_index_.find(key);
+        if (p == HashIndex::kNone) {
+            attempt = static_cast<uint8_t>(i);
+            break;
+        }
+        if (part_text(p) == text) {
+            ++parts_[p].refs;
+            return p;
+        }
+    }
+    uint32_t p;
+    if (!free_parts_.empty()) {
+        p = free_parts_.back();
+        free_parts_.pop_back();
+    } else {
+        p = static_cast<uint32_t>(parts_.size());
+        parts_.emplace_back();
+    }
+    // Four texts colliding on every attempt is beyond unlikely; such a part is kept unshared.
+    parts_[p] = Part{static_cast<uint32_t>(part_text_.size()), static_cast<uint16_t>(text.size()),
+                     attempt, 1};
+    part_text_.append(text);
+    if (attempt != kUnindexed) part_index_.insert(key, p);
+    return p;
+}
+
+uint32_t LinkState::add_key(uint64_t h, uint8_t spec, std::string_view text) {
+    uint32_t i;
     if (!free_keys_.empty()) {
         i = free_keys_.back();
         free_keys_.pop_back();
@@ -53,15 +117,93 @@ uint32_t LinkState::key_for(const LinkKey& k) {
     Key& key = keys_[i];
     key = Key{};
     key.hash = h;
-    key.text.assign(k.text.substr(0, 256));
-    key.spec = k.spec;
+    key.spec = spec;
     key.used = true;
+    // The text is kept as its '|'-separated parts (join(split(x)) == x whatever x holds); a
+    // text of more parts than fit the count is kept whole.
+    text = text.substr(0, kMaxKeyText);
+    key.parts = static_cast<uint32_t>(key_parts_.size());
+    if (std::count(text.begin(), text.end(), '|') >= 255) {
+        key_parts_.push_back(intern_part(text));
+        key.nparts = 1;
+    } else {
+        for (size_t from = 0;;) {
+            const size_t bar = text.find('|', from);
+            key_parts_.push_back(intern_part(text.substr(from, bar - from)));
+            ++key.nparts;
+            if (bar == std::string_view::npos) break;
+            from = bar + 1;
+        }
+    }
     key_index_.insert(h, i);
     return i;
 }
 
-bool LinkState::add_incidence(uint32_t a, uint32_t key, int64_t t) {
-    for (uint32_t i = accts_[a].inc; i != kNone; i = incs_[i].next) {
+uint32_t LinkState::key_for(const LinkKey& k) {
+    const uint64_t h = spec_mixed(k.spec, k.hash);
+    const uint32_t i = key_index_.find(h);
+    return i != HashIndex::kNone ? i : add_key(h, k.spec, k.text);
+}
+
+void LinkState::free_key(uint32_t k) {
+    Key& key = keys_[k];
+    key_index_.erase(key.hash);
+    for (uint32_t j = key.parts; j < key.parts + key.nparts; ++j) {
+        Part& p = parts_[key_parts_[j]];
+        if (--p.refs != 0) continue;
+        if (p.attempt != kUnindexed) {
+            const uint64_t h = std::hash<std::string_view>{}(part_text(key_parts_[j]));
+            part_index_.erase(mix64(h + p.attempt * 0x9e3779b97f4a7c15ULL));
+        }
+        dead_part_bytes_ += p.len;
+        p = Part{};
+        free_parts_.push_back(key_parts_[j]);
+    }
+    dead_key_parts_ += key.nparts;
+    key = Key{};
+    free_keys_.push_back(k);
+}
+
+std::string LinkState::key_text(const Key& k) const {
+    std::string s;
+    for (uint32_t j = 0; j < k.nparts; ++j) {
+        if (j) s += '|';
+        s += part_text(key_parts_[k.parts + j]);
+    }
+    return s;
+}
+
+void LinkState::compact_text() {
+    // Freed parts and keys leave holes; rewritten once they are half of what is stored.
+    if (dead_part_bytes_ * 2 > part_text_.size()) {
+        std::string text;
+        text.reserve(part_text_.size() - dead_part_bytes_);
+        for (Part& p : parts_) {
+            if (p.refs == 0) continue;
+            const auto off = static_cast<uint32_t>(text.size());
+            text.append(part_text_, p.off, p.len);
+            p.off = off;
+        }
+        part_text_ = std::move(text);
+        dead_part_bytes_ = 0;
+    }
+    if (dead_key_parts_ * 2 > key_parts_.size()) {
+        std::vector<uint32_t> kp;
+        kp.reserve(key_parts_.size() - dead_key_parts_);
+        for (Key& k : keys_) {
+            if (!k.used) continue;
+            const auto at = static_cast<uint32_t>(kp.size());
+            kp.insert(kp.end(), key_parts_.begin() + k.parts,
+                      key_parts_.begin() + k.parts + k.nparts);
+            k.parts = at;
+        }
+        key_parts_ = std::move(kp);
+        dead_key_parts_ = 0;
+    }
+}
+
+bool LinkState::add_incidence(uint32_t n, uint32_t key, int64_t t) {
+    for (uint32_t i = nodes_[n].inc; i != kNone; i = incs_[i].next) {
         if (incs_[i].key == key) {
             incs_[i].last_seen = std::max(incs_[i].last_seen, t);
             return false;
@@ -75,8 +217,8 @@ bool LinkState::add_incidence(uint32_t a, uint32_t key, int64_t t) {
         i = static_cast<uint32_t>(incs_.size());
         incs_.emplace_back();
     }
-    incs_[i] = Incidence{key, accts_[a].inc, t};
-    accts_[a].inc = i;
+    incs_[i] = Incidence{key, nodes_[n].inc, t};
+    nodes_[n].inc = i;
     ++keys_[key].accounts;
     return true;
 }
@@ -93,7 +235,7 @@ uint32_t LinkState::new_cluster(uint32_t root) {
     Cluster& x = clusters_[c];
     x = Cluster{};
     x.root = root;
-    accts_[root].cluster = c;
+    nodes_[root].cluster = c;
     return c;
 }
 
@@ -135,7 +277,7 @@ void LinkState::unite(uint32_t a, uint32_t b) {
     uint32_t ra = find(a), rb = find(b);
     if (ra == rb) return;
     auto stats = [&](uint32_t r) {
-        const Account& x = accts_[r];
+        const Node& x = nodes_[r];
         if (x.cluster != kNone) return clusters_[x.cluster];
         Cluster s;
         s.accounts = 1;
@@ -155,16 +297,16 @@ void LinkState::unite(uint32_t a, uint32_t b) {
     }
     // Union by the survivor: ra becomes the root (sizes are small next to the rebuild cost,
     // and keeping the survivor's root keeps its Cluster record in place).
-    accts_[rb].parent = ra;
-    std::swap(accts_[ra].next, accts_[rb].next);  // splices the two circular member lists
-    uint32_t ci = accts_[ra].cluster;
+    nodes_[rb].parent = ra;
+    std::swap(nodes_[ra].next, nodes_[rb].next);  // splices the two circular member lists
+    uint32_t ci = nodes_[ra].cluster;
     if (ci == kNone) {
         ci = new_cluster(ra);
         clusters_[ci].id = next_id_++;
         clusters_[ci].accounts = 1;
-        clusters_[ci].vol = accts_[ra].vol;
-        clusters_[ci].first_seen = accts_[ra].first_seen;
-        clusters_[ci].last_seen = accts_[ra].last_seen;
+        clusters_[ci].vol = nodes_[ra].vol;
+        clusters_[ci].first_seen = nodes_[ra].first_seen;
+        clusters_[ci].last_seen = nodes_[ra].last_seen;
         cluster_index_.insert(clusters_[ci].id, ci);
     }
     Cluster& c = clusters_[ci];
@@ -173,9 +315,9 @@ void LinkState::unite(uint32_t a, uint32_t b) {
     c.first_seen = std::min(c.first_seen, sb.first_seen);
     c.last_seen = std::max(c.last_seen, sb.last_seen);
     c.suspect = c.suspect || sb.suspect;
-    if (accts_[rb].cluster != kNone) {
-        const uint32_t lost = accts_[rb].cluster;
-        accts_[rb].cluster = kNone;
+    if (nodes_[rb].cluster != kNone) {
+        const uint32_t lost = nodes_[rb].cluster;
+        nodes_[rb].cluster = kNone;
         if (clusters_[lost].reported) {
             events_.push_back(event(ClusterChange::Closed, clusters_[lost], c.id));
         }
@@ -189,41 +331,41 @@ void LinkState::observe(int64_t t, uint32_t a, std::span<const LinkKey> keys, co
     if (a == kNone) return;
     now_ = std::max(now_, t);
     if (last_rebuild_ == INT64_MIN) last_rebuild_ = t;
-    if (keys.empty() && (a >= accts_.size() || accts_[a].parent == kNone)) return;
-    track(a, t);
-    Account& x = accts_[a];
+    if (keys.empty() && node(a) == kNone) return;
+    const uint32_t n = track(a, t);
+    Node& x = nodes_[n];
     x.vol += v;
     x.first_seen = std::min(x.first_seen, t);
     x.last_seen = std::max(x.last_seen, t);
     {
-        const uint32_t r = find(a);
-        if (accts_[r].cluster != kNone) {
-            Cluster& c = clusters_[accts_[r].cluster];
+        const uint32_t r = find(n);
+        if (nodes_[r].cluster != kNone) {
+            Cluster& c = clusters_[nodes_[r].cluster];
             c.vol += v;
             c.first_seen = std::min(c.first_seen, t);
             c.last_seen = std::max(c.last_seen, t);
-            check(accts_[r].cluster);
+            check(nodes_[r].cluster);
         }
     }
     for (const LinkKey& lk : keys) {
         const uint32_t k = key_for(lk);
-        if (!add_incidence(a, k, t)) continue;
+        if (!add_incidence(n, k, t)) continue;
         Key& key = keys_[k];
         if (key.popular) continue;
         if (key.accounts > cfg_.max_accounts_per_key) {
             // Too late to not have linked: quarantine the cluster it built, rebuild soon.
             key.popular = true;
-            if (key.rep != kNone && key.rep < accts_.size() && accts_[key.rep].parent != kNone) {
+            if (key.rep != kNone && key.rep < nodes_.size() && nodes_[key.rep].account != kNone) {
                 const uint32_t r = find(key.rep);
-                if (accts_[r].cluster != kNone) clusters_[accts_[r].cluster].suspect = true;
+                if (nodes_[r].cluster != kNone) clusters_[nodes_[r].cluster].suspect = true;
                 rebuild_pending_ = true;
             }
             continue;
         }
-        if (key.rep == kNone || key.rep >= accts_.size() || accts_[key.rep].parent == kNone) {
-            key.rep = a;
+        if (key.rep == kNone || key.rep >= nodes_.size() || nodes_[key.rep].account == kNone) {
+            key.rep = n;
         } else {
-            unite(a, key.rep);
+            unite(n, key.rep);
         }
     }
 }
@@ -239,7 +381,7 @@ void LinkState::advance(int64_t now) {
 
 void LinkState::rebuild(int64_t now) {
     now_ = std::max(now_, now);
-    std::vector<uint64_t> old_id(accts_.size(), 0);
+    std::vector<uint64_t> old_id(nodes_.size(), 0);
     std::unordered_map<uint64_t, OldCluster> old;
     for (const Cluster& c : clusters_) {
         if (c.root == kNone) continue;
@@ -247,7 +389,7 @@ void LinkState::rebuild(int64_t now) {
         uint32_t m = c.root;
         do {
             old_id[m] = c.id;
-            m = accts_[m].next;
+            m = nodes_[m].next;
         } while (m != c.root);
     }
     recompute(now_, old_id, old, true);
@@ -258,10 +400,13 @@ void LinkState::recompute(int64_t now, std::vector<uint64_t>& old_id,
     ++rebuilds_;
     last_rebuild_ = now;
     rebuild_pending_ = false;
+    // Every pass goes through the accounts in id order (not node order), so components,
+    // member lists and fresh cluster ids do not depend on which nodes were free.
     // 1. Drop expired incidences and accounts left without any.
-    for (uint32_t a = 0; a < accts_.size(); ++a) {
-        Account& x = accts_[a];
-        if (x.parent == kNone) continue;
+    for (uint32_t a = 0; a < node_of_.size(); ++a) {
+        const uint32_t n = node_of_[a];
+        if (n == kNone) continue;
+        Node& x = nodes_[n];
         uint32_t* link = &x.inc;
         while (*link != kNone) {
             const uint32_t i = *link;
@@ -276,11 +421,10 @@ void LinkState::recompute(int64_t now, std::vector<uint64_t>& old_id,
             free_inc_ = i;
         }
         if (x.inc == kNone) {
-            x = Account{};
-            --tracked_;
+            untrack(n);
         } else {
-            x.parent = a;
-            x.next = a;
+            x.parent = n;
+            x.next = n;
             x.cluster = kNone;
         }
     }
@@ -289,53 +433,54 @@ void LinkState::recompute(int64_t now, std::vector<uint64_t>& old_id,
         Key& key = keys_[k];
         if (!key.used) continue;
         if (key.accounts == 0) {
-            key_index_.erase(key.hash);
-            key = Key{};
-            free_keys_.push_back(k);
+            free_key(k);
             continue;
         }
         key.popular = key.accounts > cfg_.max_accounts_per_key;
         key.rep = kNone;
     }
+    compact_text();
     // 3. Components of the live, non-popular incidences (union by size into a scratch array).
     clusters_.clear();
     free_clusters_.clear();
     cluster_index_.clear();
-    std::vector<uint32_t> size(accts_.size(), 1);
-    for (uint32_t a = 0; a < accts_.size(); ++a) {
-        if (accts_[a].parent == kNone) continue;
-        for (uint32_t i = accts_[a].inc; i != kNone; i = incs_[i].next) {
+    std::vector<uint32_t> size(nodes_.size(), 1);
+    for (uint32_t a = 0; a < node_of_.size(); ++a) {
+        const uint32_t n = node_of_[a];
+        if (n == kNone) continue;
+        for (uint32_t i = nodes_[n].inc; i != kNone; i = incs_[i].next) {
             Key& key = keys_[incs_[i].key];
             if (key.popular) continue;
             if (key.rep == kNone) {
-                key.rep = a;
+                key.rep = n;
                 continue;
             }
-            uint32_t ra = find(a), rb = find(key.rep);
+            uint32_t ra = find(n), rb = find(key.rep);
             if (ra == rb) continue;
             if (size[ra] < size[rb]) std::swap(ra, rb);
-            accts_[rb].parent = ra;
+            nodes_[rb].parent = ra;
             size[ra] += size[rb];
         }
     }
     // 4. Member lists and cluster records for components of two or more accounts.
-    for (uint32_t a = 0; a < accts_.size(); ++a) {
-        if (accts_[a].parent == kNone) continue;
-        const uint32_t r = find(a);
-        if (r == a) continue;
-        std::swap(accts_[a].next, accts_[r].next);
-        if (accts_[r].cluster == kNone) {
+    for (uint32_t a = 0; a < node_of_.size(); ++a) {
+        const uint32_t n = node_of_[a];
+        if (n == kNone) continue;
+        const uint32_t r = find(n);
+        if (r == n) continue;
+        std::swap(nodes_[n].next, nodes_[r].next);
+        if (nodes_[r].cluster == kNone) {
             const uint32_t c = new_cluster(r);
             clusters_[c].accounts = 1;
-            clusters_[c].vol = accts_[r].vol;
-            clusters_[c].first_seen = accts_[r].first_seen;
-            clusters_[c].last_seen = accts_[r].last_seen;
+            clusters_[c].vol = nodes_[r].vol;
+            clusters_[c].first_seen = nodes_[r].first_seen;
+            clusters_[c].last_seen = nodes_[r].last_seen;
         }
-        Cluster& c = clusters_[accts_[r].cluster];
+        Cluster& c = clusters_[nodes_[r].cluster];
         ++c.accounts;
-        c.vol += accts_[a].vol;
-        c.first_seen = std::min(c.first_seen, accts_[a].first_seen);
-        c.last_seen = std::max(c.last_seen, accts_[a].last_seen);
+        c.vol += nodes_[n].vol;
+        c.first_seen = std::min(c.first_seen, nodes_[n].first_seen);
+        c.last_seen = std::max(c.last_seen, nodes_[n].last_seen);
     }
     // 5. Stable ids: each old id goes to the new component holding most of its accounts
     //    (largest overlaps first); components left over get fresh ids.
@@ -352,7 +497,7 @@ void LinkState::recompute(int64_t now, std::vector<uint64_t>& old_id,
         uint32_t m = root;
         do {
             if (m < old_id.size() && old_id[m] != 0) ++tally[old_id[m]];
-            m = accts_[m].next;
+            m = nodes_[m].next;
         } while (m != root);
         for (auto [id, n] : tally)
             overlaps.push_back({n, ci, id});
@@ -417,9 +562,10 @@ std::vector<ClusterEvent> LinkState::take_events() {
 }
 
 uint64_t LinkState::cluster_of(uint32_t a) const {
-    if (a >= accts_.size() || accts_[a].parent == kNone) return 0;
-    const uint32_t r = find_const(a);
-    return accts_[r].cluster == kNone ? 0 : clusters_[accts_[r].cluster].id;
+    const uint32_t n = node(a);
+    if (n == kNone) return 0;
+    const uint32_t r = find_const(n);
+    return nodes_[r].cluster == kNone ? 0 : clusters_[nodes_[r].cluster].id;
 }
 
 bool LinkState::cluster(uint64_t id, ClusterInfo& out) const {
@@ -438,8 +584,8 @@ std::vector<uint32_t> LinkState::accounts(uint64_t id, size_t cap) const {
     uint32_t m = root;
     do {
         if (out.size() >= cap) break;
-        out.push_back(m);
-        m = accts_[m].next;
+        out.push_back(nodes_[m].account);
+        m = nodes_[m].next;
     } while (m != root);
     return out;
 }
@@ -452,13 +598,13 @@ std::vector<LinkState::KeyUse> LinkState::keys(uint64_t id, size_t cap) const {
     const uint32_t root = clusters_[ci].root;
     uint32_t m = root;
     do {
-        for (uint32_t i = accts_[m].inc; i != kNone; i = incs_[i].next) {
+        for (uint32_t i = nodes_[m].inc; i != kNone; i = incs_[i].next) {
             if (window_.live(incs_[i].last_seen, now_)) ++count[incs_[i].key];
         }
-        m = accts_[m].next;
+        m = nodes_[m].next;
     } while (m != root);
     for (auto [k, n] : count)
-        out.push_back(KeyUse{keys_[k].spec, keys_[k].text, n});
+        out.push_back(KeyUse{keys_[k].spec, key_text(keys_[k]), n});
     std::sort(out.begin(), out.end(), [](const KeyUse& a, const KeyUse& b) {
         return a.accounts != b.accounts ? a.accounts > b.accounts : a.text < b.text;
     });
@@ -474,24 +620,23 @@ size_t LinkState::popular_keys() const {
 }
 
 size_t LinkState::memory_bytes() const {
-    size_t b = accts_.capacity() * sizeof(Account) + incs_.capacity() * sizeof(Incidence) +
-               keys_.capacity() * sizeof(Key) + free_keys_.capacity() * 4 +
-               key_index_.memory_bytes() + clusters_.capacity() * sizeof(Cluster) +
-               free_clusters_.capacity() * 4 + cluster_index_.memory_bytes();
-    for (const Key& k : keys_)
-        b += k.text.capacity() > 15 ? k.text.capacity() + 1 : 0;
-    return b;
+    return node_of_.capacity() * 4 + nodes_.capacity() * sizeof(Node) + free_nodes_.capacity() * 4 +
+           incs_.capacity() * sizeof(Incidence) + keys_.capacity() * sizeof(Key) +
+           free_keys_.capacity() * 4 + key_index_.memory_bytes() + key_parts_.capacity() * 4 +
+           parts_.capacity() * sizeof(Part) + free_parts_.capacity() * 4 + part_text_.capacity() +
+           part_index_.memory_bytes() + clusters_.capacity() * sizeof(Cluster) +
+           free_clusters_.capacity() * 4 + cluster_index_.memory_bytes();
 }
 
 void LinkState::merge(const LinkState& o, std::span<const uint32_t> map) {
     now_ = std::max(now_, o.now_);
     if (last_rebuild_ == INT64_MIN) last_rebuild_ = o.last_rebuild_;
-    for (uint32_t a = 0; a < o.accts_.size(); ++a) {
-        const Account& y = o.accts_[a];
-        if (y.parent == kNone || a >= map.size() || map[a] == kNone) continue;
-        const uint32_t b = map[a];
-        track(b, y.first_seen);
-        Account& x = accts_[b];
+    for (uint32_t a = 0; a < o.node_of_.size(); ++a) {
+        const uint32_t on = o.node_of_[a];
+        if (on == kNone || a >= map.size() || map[a] == kNone) continue;
+        const Node& y = o.nodes_[on];
+        const uint32_t n = track(map[a], y.first_seen);
+        Node& x = nodes_[n];
         x.vol += y.vol;
         x.first_seen = std::min(x.first_seen, y.first_seen);
         x.last_seen = std::max(x.last_seen, y.last_seen);
@@ -499,11 +644,8 @@ void LinkState::merge(const LinkState& o, std::span<const uint32_t> map) {
             const Key& ok = o.keys_[o.incs_[i].key];
             // Re-key by the stored (spec-mixed) hash: the same on both sides.
             uint32_t k = key_index_.find(ok.hash);
-            if (k == HashIndex::kNone) {
-                k = key_for(LinkKey{ok.spec, ok.hash ^ (uint64_t{ok.spec} * 0x9e3779b97f4a7c15ULL),
-                                    ok.text});
-            }
-            add_incidence(b, k, o.incs_[i].last_seen);
+            if (k == HashIndex::kNone) k = add_key(ok.hash, ok.spec, o.key_text(ok));
+            add_incidence(n, k, o.incs_[i].last_seen);
         }
     }
     rebuild(now_);
@@ -527,7 +669,7 @@ void LinkState::save(StateWriter& w) const {
         if (!k.used) continue;
         w.u64(k.hash);
         w.u8(k.spec);
-        w.str(k.text);
+        w.str(key_text(k));
     }
     // Reported clusters' bookkeeping, so a restore raises no duplicate Created.
     uint32_t nc = 0;
@@ -542,9 +684,10 @@ void LinkState::save(StateWriter& w) const {
         w.u8(c.reported ? 1 : 0);
     }
     w.u32(static_cast<uint32_t>(tracked_));
-    for (uint32_t a = 0; a < accts_.size(); ++a) {
-        const Account& x = accts_[a];
-        if (x.parent == kNone) continue;
+    for (uint32_t a = 0; a < node_of_.size(); ++a) {
+        const uint32_t n = node_of_[a];
+        if (n == kNone) continue;
+        const Node& x = nodes_[n];
         w.u32(a);
         w.u64(cluster_of(a));
         w.u64(x.vol.requests);
@@ -552,10 +695,10 @@ void LinkState::save(StateWriter& w) const {
         w.u64(x.vol.server_bytes);
         w.i64(x.first_seen);
         w.i64(x.last_seen);
-        uint32_t n = 0;
+        uint32_t count = 0;
         for (uint32_t i = x.inc; i != kNone; i = incs_[i].next)
-            ++n;
-        w.u32(n);
+            ++count;
+        w.u32(count);
         for (uint32_t i = x.inc; i != kNone; i = incs_[i].next) {
             w.u32(renum[incs_[i].key]);
             w.i64(incs_[i].last_seen);
@@ -582,15 +725,9 @@ bool LinkState::load(StateReader& r, uint32_t account_limit) {
     for (uint32_t k = 0; k < nk && r.ok(); ++k) {
         const uint64_t h = r.u64();
         const uint8_t spec = r.u8();
-        const std::string text = r.str(256);
+        const std::string text = r.str(kMaxKeyText);
         if (!r.ok() || s.key_index_.find(h) != HashIndex::kNone) return false;
-        Key key;
-        key.hash = h;
-        key.spec = spec;
-        key.text = text;
-        key.used = true;
-        s.key_index_.insert(h, k);
-        s.keys_.push_back(std::move(key));
+        s.add_key(h, spec, text);  // numbered k: nothing is free yet
     }
     std::unordered_map<uint64_t, OldCluster> old;
     const uint32_t nc = r.count(8 + 4 + 8 + 1);
@@ -605,7 +742,7 @@ bool LinkState::load(StateReader& r, uint32_t account_limit) {
         old[id] = oc;
     }
     const uint32_t na = r.count(4 + 8 + 24 + 16 + 4, account_limit);
-    std::vector<uint64_t> old_id;
+    std::vector<uint64_t> old_id;  // by node
     for (uint32_t i = 0; i < na && r.ok(); ++i) {
         const uint32_t a = r.u32();
         const uint64_t cid = r.u64();
@@ -613,19 +750,19 @@ bool LinkState::load(StateReader& r, uint32_t account_limit) {
         const int64_t first = r.i64(), last = r.i64();
         const uint32_t n = r.count(12, s.keys_.size());
         if (!r.ok() || a >= account_limit || !sane_time(first) || !sane_time(last) ||
-            (a < s.accts_.size() && s.accts_[a].parent != kNone) || (cid != 0 && !old.count(cid))) {
+            s.node(a) != kNone || (cid != 0 && !old.count(cid))) {
             return false;
         }
-        s.track(a, first);
-        s.accts_[a].vol = v;
-        s.accts_[a].last_seen = last;
-        if (old_id.size() <= a) old_id.resize(a + 1, 0);
-        old_id[a] = cid;
+        const uint32_t node = s.track(a, first);
+        s.nodes_[node].vol = v;
+        s.nodes_[node].last_seen = last;
+        if (old_id.size() <= node) old_id.resize(node + 1, 0);
+        old_id[node] = cid;
         for (uint32_t j = 0; j < n && r.ok(); ++j) {
             const uint32_t k = r.u32();
             const int64_t t = r.i64();
             if (!r.ok() || k >= s.keys_.size() || !sane_time(t)) return false;
-            if (!s.add_incidence(a, k, t)) return false;  // duplicate incidence
+            if (!s.add_incidence(node, k, t)) return false;  // duplicate incidence
         }
     }
     if (!r.ok() || (na != 0 && s.now_ == INT64_MIN)) return false;

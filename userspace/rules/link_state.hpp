@@ -21,8 +21,10 @@
 // merged_into set; after a rebuild each new component takes the old id it shares the most
 // accounts with. The engine turns ClusterEvents into Findings (finding_id from rule + id).
 //
-// Memory per tracked account: 56 B record + 16 B per live (account, key) incidence, plus the
-// key records (about 64 B + text per key) and 64 B per multi-account cluster.
+// Memory: 4 B per account id (the index of its node), and per tracked account a 64 B node and
+// 16 B per live (account, key) incidence; per key 24 B plus 4 B per part of its text (the
+// parts between '|', e.g. one per link_on field, each text stored once however many keys
+// share it) and its index slot; 64 B per multi-account cluster.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +35,7 @@
 #include <vector>
 
 #include "rules/hash_index.hpp"
+#include "rules/huge_page_allocator.hpp"
 #include "rules/state_codec.hpp"
 #include "rules/window.hpp"
 
@@ -91,7 +94,7 @@ class LinkState {
     };
     struct KeyUse {
         uint8_t spec = 0;
-        std::string_view text;  // valid until the next observe/rebuild
+        std::string text;
         uint32_t accounts = 0;  // accounts of the cluster that used the key
     };
 
@@ -100,6 +103,16 @@ class LinkState {
     // One observation of `account` (an AccountTable id) at event time t with its keys and
     // volume. Absent keys are simply not passed; an account with no key is not tracked.
     void observe(int64_t t, uint32_t account, std::span<const LinkKey> keys, const Volume& v);
+    // Starts loading what observe() reads first for this account and these keys (the engine
+    // calls it early, so the misses overlap).
+    void prefetch(uint32_t account, std::span<const LinkKey> keys) const {
+        if (account < node_of_.size()) __builtin_prefetch(&node_of_[account]);
+        for (const LinkKey& k : keys)
+            key_index_.prefetch(k.hash ^ (uint64_t{k.spec} * 0x9e3779b97f4a7c15ULL));
+    }
+    // Whether the state tracks this key (LinkKey spec and hash): observe() needs a key's text
+    // only when it does not, so callers format it only then.
+    bool has_key(uint8_t spec, uint64_t hash) const;
     // Runs a due rebuild (periodic, or pending after a key turned popular).
     void advance(int64_t now);
     void rebuild(int64_t now);
@@ -130,8 +143,11 @@ class LinkState {
     bool load(StateReader& r, uint32_t account_limit);
 
   private:
-    struct Account {
-        uint32_t parent = kNone;   // kNone = not tracked
+    // A tracked account. Nodes, not account ids, are what the union-find, member lists and
+    // keys' representatives refer to: only accounts with a live key cost a node.
+    struct Node {
+        uint32_t account = kNone;  // kNone = a free node
+        uint32_t parent = kNone;
         uint32_t next = kNone;     // circular list of the cluster's members
         uint32_t inc = kNone;      // first incidence
         uint32_t cluster = kNone;  // at a root: its ClusterRec, kNone for a singleton
@@ -145,13 +161,23 @@ class LinkState {
     };
     struct Key {
         uint64_t hash = 0;
-        std::string text;
+        uint32_t parts = 0;     // its text: part ids key_parts_[parts, parts + nparts)
         uint32_t accounts = 0;  // accounts with a live incidence (as of the last rebuild + new)
-        uint32_t rep = kNone;   // an account it linked, to union the next one with
+        uint32_t rep = kNone;   // a node it linked, to union the next one with
+        uint8_t nparts = 0;
         uint8_t spec = 0;
         bool popular = false;
         bool used = false;
     };
+    // A piece of key text between '|' separators ("t13d...", "203.0.113.0/24", "25"),
+    // stored once in part_text_ and shared by every key that contains it.
+    struct Part {
+        uint32_t off = 0;
+        uint16_t len = 0;
+        uint8_t attempt = 0;  // which hash of the text indexes it (kUnindexed: none)
+        uint32_t refs = 0;    // 0 = free
+    };
+    static constexpr uint8_t kUnindexed = 255;
     struct Cluster {
         uint64_t id = 0;
         uint32_t root = kNone;
@@ -169,28 +195,50 @@ class LinkState {
         bool reported = false;
     };
 
-    uint32_t find(uint32_t a);
-    uint32_t find_const(uint32_t a) const;
-    void track(uint32_t a, int64_t t);
+    uint32_t node(uint32_t account) const {
+        return account < node_of_.size() ? node_of_[account] : kNone;
+    }
+    uint32_t find(uint32_t n);
+    uint32_t find_const(uint32_t n) const;
+    uint32_t track(uint32_t account, int64_t t);  // its node (new if untracked)
+    void untrack(uint32_t n);
     uint32_t key_for(const LinkKey& k);
-    bool add_incidence(uint32_t a, uint32_t key, int64_t t);  // true when new
+    uint32_t add_key(uint64_t stored_hash, uint8_t spec, std::string_view text);
+    void free_key(uint32_t k);
+    std::string key_text(const Key& k) const;
+    uint32_t intern_part(std::string_view text);
+    std::string_view part_text(uint32_t p) const {
+        return std::string_view(part_text_).substr(parts_[p].off, parts_[p].len);
+    }
+    void compact_text();  // drops freed parts' bytes and freed keys' part lists
+    bool add_incidence(uint32_t n, uint32_t key, int64_t t);  // true when new
     void unite(uint32_t a, uint32_t b);
     uint32_t new_cluster(uint32_t root);
     void free_cluster(uint32_t c);
     bool meets(const Cluster& c) const;
     void check(uint32_t c);  // raises Created/Updated as thresholds and growth require
     ClusterEvent event(ClusterChange ch, const Cluster& c, uint64_t merged_into = 0) const;
+    // old_id: by node, the cluster id before the recompute.
     void recompute(int64_t now, std::vector<uint64_t>& old_id,
                    std::unordered_map<uint64_t, OldCluster>& old, bool emit);
 
     LinkConfig cfg_;
     Window window_;
-    std::vector<Account> accts_;
-    std::vector<Incidence> incs_;
+    HugeVector<uint32_t> node_of_;  // account id -> node (kNone: not tracked)
+    HugeVector<Node> nodes_;
+    std::vector<uint32_t> free_nodes_;
+    HugeVector<Incidence> incs_;
     uint32_t free_inc_ = kNone;
-    std::vector<Key> keys_;
+    HugeVector<Key> keys_;
     std::vector<uint32_t> free_keys_;
     HashIndex key_index_;
+    std::vector<uint32_t> key_parts_;
+    size_t dead_key_parts_ = 0;
+    std::vector<Part> parts_;
+    std::vector<uint32_t> free_parts_;
+    std::string part_text_;
+    size_t dead_part_bytes_ = 0;
+    HashIndex part_index_;  // hash of a part's text (per attempt) -> part
     std::vector<Cluster> clusters_;
     std::vector<uint32_t> free_clusters_;
     HashIndex cluster_index_;  // id -> clusters_ index

@@ -47,6 +47,9 @@ SynchronyState::SynchronyState(const SynchronyConfig& cfg) : cfg_(cfg) {
     const int64_t slots = window_.slices_spanned() + 1;
     words_ = static_cast<uint32_t>((slots + 63) / 64);
     ring_ = words_ * 64;
+    inline_ok_ = ring_ <= 65536;
+    pool_chunk_ =
+        static_cast<uint32_t>(kHugePage / (size_t{words_} * 8));  // >= 255 (words <= 1026)
     if (cfg_.scan_interval_ns <= 0)
         cfg_.scan_interval_ns = std::max(cfg_.bucket_ns, cfg_.window_ns / 36);
     cfg_.min_accounts = std::max<uint32_t>(cfg_.min_accounts, 2);
@@ -59,27 +62,150 @@ SynchronyState::SynchronyState(const SynchronyConfig& cfg) : cfg_(cfg) {
     }
 }
 
+namespace {
+
+uint32_t inline_count(uint64_t set) {
+    return static_cast<uint32_t>(set >> 48) & 3;
+}
+uint32_t inline_distance(uint64_t set, uint32_t i) {
+    return static_cast<uint32_t>(set >> (16 * i)) & 0xffff;
+}
+uint64_t make_inline(const uint32_t* d, uint32_t n) {
+    uint64_t set = uint64_t{n} << 48;
+    for (uint32_t i = 0; i < n; ++i)
+        set |= uint64_t{d[i]} << (16 * i);
+    return set;
+}
+
+}  // namespace
+
 void SynchronyState::ensure(uint32_t a) {
-    if (a >= last_.size()) {
-        const size_t n = std::max<size_t>(a + 1, last_.size() + last_.size() / 2);
-        last_.resize(n, INT64_MIN);
-        bits_.resize(n * words_, 0);
+    if (a >= slots_.size())
+        slots_.resize(std::max<size_t>(a + 1, slots_.size() + slots_.size() / 2));
+}
+
+void SynchronyState::track(uint32_t a, int64_t last) {
+    ensure(a);
+    slots_[a] = Slot{last, make_inline(nullptr, 0)};
+    ++tracked_;
+    if (!inline_ok_) to_pool(a);
+}
+
+void SynchronyState::untrack(uint32_t a) {
+    Slot& x = slots_[a];
+    if (x.set & kPooled) pool_free_.push_back(static_cast<uint32_t>(x.set));
+    x = Slot{};
+    --tracked_;
+}
+
+void SynchronyState::to_pool(uint32_t a) {
+    uint32_t e;
+    if (!pool_free_.empty()) {
+        e = pool_free_.back();
+        pool_free_.pop_back();
+    } else {
+        e = pool_used_++;
+        if (e / pool_chunk_ >= pool_.size()) pool_.emplace_back();
+    }
+    uint64_t* w = pool(e);
+    std::fill(w, w + words_, 0);
+    Slot& x = slots_[a];
+    for (uint32_t i = 0; i < inline_count(x.set); ++i) {
+        const uint32_t s = slot(x.last - inline_distance(x.set, i));
+        w[s / 64] |= uint64_t{1} << (s % 64);
+    }
+    x.set = kPooled | e;
+}
+
+void SynchronyState::to_inline(uint32_t a) {
+    Slot& x = slots_[a];
+    uint32_t d[kInline];
+    uint32_t n = 0;
+    for_each_bucket(a, [&](int64_t k) {
+        if (n < kInline) d[n++] = static_cast<uint32_t>(x.last - k);
+    });
+    std::sort(d, d + n);
+    pool_free_.push_back(static_cast<uint32_t>(x.set));
+    x.set = make_inline(d, n);
+}
+
+template <class F>
+void SynchronyState::for_each_bucket(uint32_t a, F f) const {
+    const Slot& x = slots_[a];
+    if (!(x.set & kPooled)) {
+        for (uint32_t i = 0; i < inline_count(x.set); ++i)
+            f(x.last - inline_distance(x.set, i));
+        return;
+    }
+    // Slot s holds bucket k in (last - ring, last] with k = s (mod ring).
+    const uint64_t* w = pool(static_cast<uint32_t>(x.set));
+    const int64_t base = x.last - slot(x.last);
+    for (uint32_t i = 0; i < words_; ++i) {
+        for (uint64_t m = w[i]; m != 0; m &= m - 1) {
+            const int64_t s = i * 64 + std::countr_zero(m);
+            f(base + s > x.last ? base + s - ring_ : base + s);
+        }
     }
 }
 
 void SynchronyState::roll(uint32_t a, int64_t b) {
-    int64_t& last = last_[a];
-    if (b <= last) return;
-    auto w = bits(a);
-    if (b - last >= ring_) {
-        std::fill(w.begin(), w.end(), 0);
-    } else {
-        for (int64_t k = last + 1; k <= b; ++k) {
-            const uint32_t s = static_cast<uint32_t>(((k % ring_) + ring_) % ring_);
-            w[s / 64] &= ~(uint64_t{1} << (s % 64));
+    Slot& x = slots_[a];
+    if (b <= x.last) return;
+    const int64_t shift = b - x.last;
+    if (x.set & kPooled) {
+        auto w = bits(a);
+        if (shift >= ring_) {
+            std::fill(w.begin(), w.end(), 0);
+        } else {
+            for (int64_t k = x.last + 1; k <= b; ++k) {
+                const uint32_t s = slot(k);
+                w[s / 64] &= ~(uint64_t{1} << (s % 64));
+            }
         }
+    } else {
+        uint32_t d[kInline];
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < inline_count(x.set); ++i) {
+            const int64_t nd = inline_distance(x.set, i) + shift;
+            if (nd < ring_) d[n++] = static_cast<uint32_t>(nd);
+        }
+        x.set = make_inline(d, n);
     }
-    last = b;
+    x.last = b;
+}
+
+void SynchronyState::set_bucket(uint32_t a, int64_t b) {
+    Slot& x = slots_[a];
+    if (!(x.set & kPooled)) {
+        const auto dist = static_cast<uint32_t>(x.last - b);
+        uint32_t d[kInline + 1];
+        const uint32_t n = inline_count(x.set);
+        for (uint32_t i = 0; i < n; ++i) {
+            d[i] = inline_distance(x.set, i);
+            if (d[i] == dist) return;
+        }
+        if (n < kInline) {
+            d[n] = dist;
+            std::sort(d, d + n + 1);
+            x.set = make_inline(d, n + 1);
+            return;
+        }
+        to_pool(a);
+    }
+    const uint32_t s = slot(b);
+    bits(a)[s / 64] |= uint64_t{1} << (s % 64);
+}
+
+bool SynchronyState::has(uint32_t a, int64_t k) const {
+    const Slot& x = slots_[a];
+    if (k > x.last || k <= x.last - static_cast<int64_t>(ring_)) return false;
+    if (x.set & kPooled) {
+        const uint32_t s = slot(k);
+        return bits(a)[s / 64] >> (s % 64) & 1;
+    }
+    for (uint32_t i = 0; i < inline_count(x.set); ++i)
+        if (x.last - inline_distance(x.set, i) == k) return true;
+    return false;
 }
 
 void SynchronyState::observe(int64_t t, uint32_t a) {
@@ -90,16 +216,10 @@ void SynchronyState::observe(int64_t t, uint32_t a) {
     if (!window_.live(t, now_)) return;
     ensure(a);
     const int64_t b = window_.slice(t);
-    if (last_[a] == INT64_MIN) {
-        ++tracked_;
-        auto w = bits(a);
-        std::fill(w.begin(), w.end(), 0);
-        last_[a] = b;
-    }
+    if (slots_[a].last == INT64_MIN) track(a, b);
     roll(a, b);
-    if (b <= last_[a] - static_cast<int64_t>(ring_)) return;
-    const uint32_t s = static_cast<uint32_t>(((b % ring_) + ring_) % ring_);
-    bits(a)[s / 64] |= uint64_t{1} << (s % 64);
+    if (b <= slots_[a].last - static_cast<int64_t>(ring_)) return;
+    set_bucket(a, b);
 }
 
 std::vector<uint64_t> SynchronyState::live_mask(int64_t now) const {
@@ -125,22 +245,36 @@ void SynchronyState::scan(int64_t now) {
     const int64_t lo = window_.first_live_slice(now);
     const std::vector<uint64_t> mask = live_mask(now);
 
-    // 1. Roll every account to now; drop the idle, pick the active enough.
+    // 1. Roll every account to now; drop the idle, pick the active enough (as bitsets);
+    //    accounts down to a few buckets go back inline.
     std::vector<uint32_t> elig;
-    for (uint32_t a = 0; a < last_.size(); ++a) {
-        if (last_[a] == INT64_MIN) continue;
+    for (uint32_t a = 0; a < slots_.size(); ++a) {
+        Slot& x = slots_[a];
+        if (x.last == INT64_MIN) continue;
         roll(a, nb);
-        auto w = bits(a);
         uint32_t pc = 0;
-        for (uint32_t i = 0; i < words_; ++i) {
-            w[i] &= mask[i];
-            pc += static_cast<uint32_t>(std::popcount(w[i]));
+        if (x.set & kPooled) {
+            auto w = bits(a);
+            for (uint32_t i = 0; i < words_; ++i) {
+                w[i] &= mask[i];
+                pc += static_cast<uint32_t>(std::popcount(w[i]));
+            }
+        } else {
+            // Live buckets are lo..nb: distances up to nb - lo.
+            uint32_t d[kInline];
+            for (uint32_t i = 0; i < inline_count(x.set); ++i) {
+                const uint32_t di = inline_distance(x.set, i);
+                if (di <= nb - lo) d[pc++] = di;
+            }
+            x.set = make_inline(d, pc);
         }
         if (pc == 0) {
-            last_[a] = INT64_MIN;
-            --tracked_;
+            untrack(a);
         } else if (pc >= cfg_.min_active_buckets) {
+            if (!(x.set & kPooled)) to_pool(a);
             elig.push_back(a);
+        } else if ((x.set & kPooled) && pc <= kInline && inline_ok_) {
+            to_inline(a);
         }
     }
 
@@ -354,16 +488,15 @@ std::vector<uint64_t> SynchronyState::cluster_ids() const {
 }
 
 double SynchronyState::similarity(uint32_t a, uint32_t b, int64_t now) const {
-    if (a >= last_.size() || b >= last_.size() || last_[a] == INT64_MIN || last_[b] == INT64_MIN) {
+    if (a >= slots_.size() || b >= slots_.size() || slots_[a].last == INT64_MIN ||
+        slots_[b].last == INT64_MIN) {
         return 0.0;
     }
     // Both as absolute bucket sets: compare the live buckets one by one.
     const int64_t nb = window_.slice(now);
     uint32_t in = 0, un = 0;
     for (int64_t k = window_.first_live_slice(now); k <= nb; ++k) {
-        const uint32_t s = static_cast<uint32_t>(((k % ring_) + ring_) % ring_);
-        const bool x = k <= last_[a] && k > last_[a] - ring_ && (bits(a)[s / 64] >> (s % 64) & 1);
-        const bool y = k <= last_[b] && k > last_[b] - ring_ && (bits(b)[s / 64] >> (s % 64) & 1);
+        const bool x = has(a, k), y = has(b, k);
         in += x && y;
         un += x || y;
     }
@@ -371,13 +504,11 @@ double SynchronyState::similarity(uint32_t a, uint32_t b, int64_t now) const {
 }
 
 uint32_t SynchronyState::active_buckets(uint32_t a, int64_t now) const {
-    if (a >= last_.size() || last_[a] == INT64_MIN) return 0;
+    if (a >= slots_.size() || slots_[a].last == INT64_MIN) return 0;
     const int64_t nb = window_.slice(now);
     uint32_t n = 0;
-    for (int64_t k = window_.first_live_slice(now); k <= nb; ++k) {
-        const uint32_t s = static_cast<uint32_t>(((k % ring_) + ring_) % ring_);
-        n += k <= last_[a] && k > last_[a] - ring_ && (bits(a)[s / 64] >> (s % 64) & 1);
-    }
+    for (int64_t k = window_.first_live_slice(now); k <= nb; ++k)
+        n += has(a, k);
     return n;
 }
 
@@ -385,35 +516,25 @@ void SynchronyState::merge(const SynchronyState& o, std::span<const uint32_t> ma
     if (o.ring_ != ring_ || o.cfg_.bucket_ns != cfg_.bucket_ns) return;
     now_ = std::max(now_, o.now_);
     if (last_scan_ == INT64_MIN) last_scan_ = o.last_scan_;
-    for (uint32_t a = 0; a < o.last_.size(); ++a) {
-        if (o.last_[a] == INT64_MIN || a >= map.size() || map[a] == kNone) continue;
+    for (uint32_t a = 0; a < o.slots_.size(); ++a) {
+        const int64_t olast = o.slots_[a].last;
+        if (olast == INT64_MIN || a >= map.size() || map[a] == kNone) continue;
         const uint32_t b = map[a];
         ensure(b);
-        if (last_[b] == INT64_MIN) {
-            ++tracked_;
-            auto w = bits(b);
-            std::fill(w.begin(), w.end(), 0);
-            last_[b] = o.last_[a];
-        }
-        const int64_t top = std::max(last_[b], o.last_[a]);
+        if (slots_[b].last == INT64_MIN) track(b, olast);
+        const int64_t top = std::max(slots_[b].last, olast);
         roll(b, top);
-        auto w = bits(b);
-        auto src = o.bits(a);
-        // Slot s of the other account holds bucket k in (o.last - ring, o.last]; keep it if
-        // this ring (now ending at top) still covers k. Same residue, same slot.
-        for (uint32_t s = 0; s < ring_; ++s) {
-            if (!(src[s / 64] >> (s % 64) & 1)) continue;
-            const int64_t base = o.last_[a] - (((o.last_[a] % ring_) + ring_) % ring_);
-            int64_t k = base + s;
-            if (k > o.last_[a]) k -= ring_;
-            if (k > top - static_cast<int64_t>(ring_)) w[s / 64] |= uint64_t{1} << (s % 64);
-        }
+        // The other's buckets this ring (now ending at top) still covers.
+        o.for_each_bucket(a, [&](int64_t k) {
+            if (k > top - static_cast<int64_t>(ring_)) set_bucket(b, k);
+        });
     }
 }
 
 size_t SynchronyState::memory_bytes() const {
-    size_t b = bits_.capacity() * 8 + last_.capacity() * 8 + member_index_.memory_bytes() +
-               clusters_.capacity() * sizeof(Cluster);
+    size_t b = slots_.capacity() * sizeof(Slot) + pool_.size() * kHugePage +
+               pool_.capacity() * sizeof(pool_[0]) + pool_free_.capacity() * 4 +
+               member_index_.memory_bytes() + clusters_.capacity() * sizeof(Cluster);
     for (const Cluster& c : clusters_)
         b += c.members.capacity() * 4;
     return b;
@@ -426,11 +547,18 @@ void SynchronyState::save(StateWriter& w) const {
     w.i64(last_scan_);
     w.u64(next_id_);
     w.u32(static_cast<uint32_t>(tracked_));
-    for (uint32_t a = 0; a < last_.size(); ++a) {
-        if (last_[a] == INT64_MIN) continue;
+    std::vector<uint64_t> ring(words_);
+    for (uint32_t a = 0; a < slots_.size(); ++a) {
+        if (slots_[a].last == INT64_MIN) continue;
         w.u32(a);
-        w.i64(last_[a]);
-        for (uint64_t x : bits(a))
+        w.i64(slots_[a].last);
+        // Always as the ring bitset, however it is held.
+        std::fill(ring.begin(), ring.end(), 0);
+        for_each_bucket(a, [&](int64_t k) {
+            const uint32_t s = slot(k);
+            ring[s / 64] |= uint64_t{1} << (s % 64);
+        });
+        for (uint64_t x : ring)
             w.u64(x);
     }
     w.u32(static_cast<uint32_t>(clusters_.size()));
@@ -461,14 +589,17 @@ bool SynchronyState::load(StateReader& r, uint32_t account_limit) {
         const uint32_t a = r.u32();
         const int64_t last = r.i64();
         if (!r.ok() || a >= account_limit || !sane_time(last) ||
-            (a < s.last_.size() && s.last_[a] != INT64_MIN)) {
+            (a < s.slots_.size() && s.slots_[a].last != INT64_MIN)) {
             return false;
         }
-        s.ensure(a);
-        s.last_[a] = last;
-        ++s.tracked_;
-        for (uint64_t& x : s.bits(a))
+        s.track(a, last);
+        if (!(s.slots_[a].set & kPooled)) s.to_pool(a);
+        uint32_t pc = 0;
+        for (uint64_t& x : s.bits(a)) {
             x = r.u64();
+            pc += static_cast<uint32_t>(std::popcount(x));
+        }
+        if (pc <= kInline && s.inline_ok_) s.to_inline(a);
     }
     const uint32_t nc = r.count(8 + 8 + 8 + 8 + 4);
     for (uint32_t i = 0; i < nc && r.ok(); ++i) {

@@ -1,6 +1,8 @@
 // SynchronyState: the runtime of one `kind: synchrony` rule: accounts driven by one scheduler
 // are active in the same time buckets. Per account it keeps the set of active buckets over
-// the window (a ring bitset: window/bucket bits, 48 B for 6 h of 1 min buckets, plus 8 B).
+// the window: 16 B per account id, which hold up to three buckets inline (most accounts are
+// active in a few minutes of the window and can never be compared), and past three a ring
+// bitset of window/bucket bits from a pool (48 B more for 6 h of 1 min buckets).
 //
 // Every scan_interval a scan finds the clusters: accounts with at least min_active_buckets
 // get a MinHash signature of their bucket set (bands x rows hashes, computed from a per-scan
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "rules/hash_index.hpp"
+#include "rules/huge_page_allocator.hpp"
 #include "rules/link_state.hpp"
 #include "rules/state_codec.hpp"
 #include "rules/window.hpp"
@@ -52,6 +55,10 @@ class SynchronyState {
     explicit SynchronyState(const SynchronyConfig& cfg);
 
     void observe(int64_t t, uint32_t account);
+    // Starts loading what observe(t, account) reads first (the engine calls it early).
+    void prefetch(uint32_t account) const {
+        if (account < slots_.size()) __builtin_prefetch(&slots_[account]);
+    }
     // Runs a scan when one is due.
     void advance(int64_t now);
     void scan(int64_t now);
@@ -72,6 +79,7 @@ class SynchronyState {
     uint32_t bands() const { return bands_; }
     uint32_t rows() const { return rows_; }
     size_t tracked_accounts() const { return tracked_; }
+    size_t bitsets() const { return pool_used_ - pool_free_.size(); }  // accounts past inline
     uint64_t candidates_checked() const { return checked_; }
     const SynchronyConfig& config() const { return cfg_; }
     size_t memory_bytes() const;
@@ -86,11 +94,40 @@ class SynchronyState {
         int64_t first_seen = 0, last_seen = 0;
         double min_similarity = 1.0;
     };
+    // One account id. last: the newest bucket rolled to (INT64_MIN: not tracked). set: the
+    // active buckets in (last - ring, last]: up to kInline inline, as distances last - bucket
+    // (16 bits each, nearest first, the count in bits 48-49), or, with kPooled set, the index
+    // of a ring bitset in the pool (bucket b at slot b mod ring).
+    struct Slot {
+        int64_t last = INT64_MIN;
+        uint64_t set = 0;
+    };
+    static constexpr uint64_t kPooled = uint64_t{1} << 63;
+    static constexpr uint32_t kInline = 3;
+
     void ensure(uint32_t a);
-    void roll(uint32_t a, int64_t bucket);  // clears ring slots up to `bucket`
-    std::span<uint64_t> bits(uint32_t a) { return {bits_.data() + size_t{a} * words_, words_}; }
+    void track(uint32_t a, int64_t last);
+    void untrack(uint32_t a);
+    void roll(uint32_t a, int64_t bucket);        // drops buckets up to bucket - ring
+    void set_bucket(uint32_t a, int64_t bucket);  // bucket in (last - ring, last]
+    bool has(uint32_t a, int64_t bucket) const;
+    void to_pool(uint32_t a);
+    void to_inline(uint32_t a);  // at most kInline buckets set
+    template <class F>
+    void for_each_bucket(uint32_t a, F f) const;  // f(bucket) for each set bucket
+    uint32_t slot(int64_t bucket) const {
+        return static_cast<uint32_t>(((bucket % ring_) + ring_) % ring_);
+    }
+    uint64_t* pool(uint32_t entry) const {
+        return reinterpret_cast<uint64_t*>(pool_[entry / pool_chunk_].data()) +
+               size_t{entry % pool_chunk_} * words_;
+    }
+    // The bitset of a pooled account (every eligible account is pooled during a scan).
+    std::span<uint64_t> bits(uint32_t a) {
+        return {pool(static_cast<uint32_t>(slots_[a].set)), words_};
+    }
     std::span<const uint64_t> bits(uint32_t a) const {
-        return {bits_.data() + size_t{a} * words_, words_};
+        return {pool(static_cast<uint32_t>(slots_[a].set)), words_};
     }
     std::vector<uint64_t> live_mask(int64_t now) const;
 
@@ -99,8 +136,13 @@ class SynchronyState {
     uint32_t ring_;  // slots (bits) per account
     uint32_t words_;
     uint32_t bands_, rows_;
-    std::vector<uint64_t> bits_;
-    std::vector<int64_t> last_;  // newest bucket rolled to; INT64_MIN = not tracked
+    bool inline_ok_;  // distances fit 16 bits (ring <= 65536)
+    HugeVector<Slot> slots_;
+    // Bitsets in huge-page chunks of pool_chunk_ each (growing moves none).
+    std::vector<HugeBlock> pool_;
+    uint32_t pool_chunk_;
+    uint32_t pool_used_ = 0;  // entries handed out so far
+    std::vector<uint32_t> pool_free_;
     size_t tracked_ = 0;
     std::vector<Cluster> clusters_;
     HashIndex member_index_;  // account -> clusters_ index

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "net/ip_address.hpp"
+
 namespace sybilwatch::rules {
 namespace {
 
@@ -71,6 +73,87 @@ TEST(AccountTable, SaveLoadKeepsIdsAndHoles) {
     AccountTable c;
     StateReader shortr(std::span<const uint8_t>(buf).first(buf.size() - 3));
     EXPECT_FALSE(c.load(shortr));
+}
+
+TEST(AccountTable, KeepsEachAccountsLatestFacts) {
+    AccountTable t;
+    const auto ip = net::IpAddress::parse("203.0.113.77");
+    const std::string name = "user-1@example.com";
+    const uint32_t id = t.intern(name, AccountTable::hash(name), kT0, AccountFacts::of(ip, 7));
+    AccountFacts f = t.facts(id);
+    EXPECT_EQ(f.ja4, 7u);
+    EXPECT_EQ(f.network(), net::IpAddress::parse("203.0.113.0"));  // the /24
+    const auto v6 = net::IpAddress::parse("2001:db8:1:2:3::9");
+    t.intern(name, AccountTable::hash(name), kT0 + 1, AccountFacts::of(v6, 9));
+    f = t.facts(id);
+    EXPECT_EQ(f.ja4, 9u);
+    EXPECT_EQ(f.network(), net::IpAddress::parse("2001:db8:1::"));  // the /48
+    // Interned without facts (a merge): the facts stay.
+    t.intern(name, kT0 + 2);
+    EXPECT_EQ(t.facts(id).ja4, 9u);
+    EXPECT_EQ(t.last_seen(id), kT0 + 2);
+    EXPECT_EQ(t.facts(12345).family, 0);
+}
+
+TEST(AccountTable, LongNamesAreTruncatedToOneAccount) {
+    AccountTable t;
+    const std::string a(300, 'a'), b = std::string(256, 'a') + "bbb";
+    const uint32_t id = t.intern(a, kT0);
+    EXPECT_EQ(t.intern(b, kT0), id);  // the same first 256 bytes
+    EXPECT_EQ(t.name(id).size(), AccountTable::kMaxNameBytes);
+    EXPECT_EQ(t.find(b), id);
+    EXPECT_EQ(t.size(), 1u);
+}
+
+// Freed names are holes in the arena; once most of it is holes expire() rewrites it. Ids,
+// names, times and facts of the remaining accounts stay; lookups keep working.
+TEST(AccountTable, ExpiryCompactsTheArena) {
+    AccountTable t(1'000'000);
+    constexpr uint32_t kN = 200'000;
+    const auto ip = net::IpAddress::parse("198.51.100.1");
+    for (uint32_t i = 0; i < kN; ++i) {
+        const std::string n = "user-" + std::to_string(i) + "@example.com";
+        ASSERT_EQ(t.intern(n, AccountTable::hash(n), kT0 + (i % 10 == 0 ? 100 * kSec : 0),
+                           AccountFacts::of(ip, i)),
+                  i);
+    }
+    const size_t full = t.memory_bytes();
+    EXPECT_LT(full / kN, 80u);  // about 60 B for a 24-byte name
+    EXPECT_EQ(t.expire(kT0 + 50 * kSec, 10 * kSec), kN - kN / 10);
+    EXPECT_LT(t.memory_bytes(), full * 2 / 3);  // the arena was rewritten
+    for (uint32_t i = 0; i < kN; ++i) {
+        const std::string n = "user-" + std::to_string(i) + "@example.com";
+        if (i % 10 == 0) {
+            ASSERT_EQ(t.find(n), i);
+            ASSERT_EQ(t.name(i), n);
+            ASSERT_EQ(t.facts(i).ja4, i);
+            ASSERT_EQ(t.last_seen(i), kT0 + 100 * kSec);
+        } else {
+            ASSERT_EQ(t.find(n), AccountTable::kNoAccount);
+            ASSERT_EQ(t.name(i), "");
+        }
+    }
+    // Freed ids are reused for new names.
+    EXPECT_LT(t.intern("newcomer", kT0 + 60 * kSec), kN);
+    EXPECT_EQ(t.size(), kN / 10 + 1);
+}
+
+TEST(AccountTable, LoadRefusesANameTwice) {
+    AccountTable a;
+    a.intern("x", kT0);
+    a.intern("y", kT0);
+    std::vector<uint8_t> buf;
+    StateWriter w(buf);
+    a.save(w);
+    // The second name rewritten to the first: a corrupt snapshot.
+    std::vector<uint8_t> bad = buf;
+    bad[bad.size() - 1] = 'x';
+    AccountTable b;
+    StateReader r(bad);
+    EXPECT_FALSE(b.load(r));
+    StateReader good(buf);
+    ASSERT_TRUE(b.load(good));
+    EXPECT_EQ(b.find("y"), 1u);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "rules/hash_index.hpp"
@@ -121,6 +122,100 @@ TEST(SlidingHll, MergeOfDisjointHalves) {
     }
     a.merge(b);
     EXPECT_LT(rel_error(a.estimate(t0 + 3000 * kSec), 200'000), 0.04);
+}
+
+// The estimate from a saved sketch's registers, each settled at `now` from scratch: what the
+// sketch's incrementally kept histogram must always agree with.
+double recounted_estimate(const SlidingHll& h, const Window& w, int64_t now) {
+    std::vector<uint8_t> buf;
+    StateWriter out(buf);
+    h.save(out);
+    StateReader r(buf);
+    const int p = r.u8();
+    const int64_t tick = std::max<int64_t>(w.resolution_ns, 1'000'000'000);
+    const int64_t x = now - w.length_ns;
+    const int64_t expired = x / tick - ((x % tick != 0 && x < 0) ? 1 : 0);
+    std::vector<uint32_t> hist(static_cast<size_t>(64 - p + 2), 0);
+    for (size_t i = 0; i < (size_t{1} << p); ++i) {
+        uint8_t value = 0;
+        for (int k = 0; k < SlidingHll::kEntries; ++k) {
+            const uint32_t t = r.u32();
+            const uint8_t rank = r.u8();
+            // Entries are oldest first: the register reads the first live one.
+            if (value == 0 && rank != 0 && static_cast<int64_t>(t) > expired) value = rank;
+        }
+        ++hist[std::min<size_t>(value, hist.size() - 1)];
+    }
+    EXPECT_TRUE(r.ok() && r.remaining() == 0);
+    return hll_estimate(hist, static_cast<double>(size_t{1} << p));
+}
+
+TEST(SlidingHll, IncrementalEstimateEqualsAFullRecount) {
+    constexpr int64_t kSec = 1'000'000'000;
+    const int64_t t0 = 1'795'773'579 * kSec;
+    // The engine's shape: a 10-minute aggregate window in 64 slices.
+    const Window w = Window::sliced(600 * kSec, 64);
+    SlidingHll h(w);
+    uint64_t checks = 0;
+    bool was_sparse = false, was_dense = false;
+    // Arrival rates rise past the sparse limit, fall, stop: registers fill, expire, empty.
+    const int64_t per_second[] = {2, 5, 20, 40, 5, 1, 0, 0, 3};
+    int64_t t = t0;
+    uint64_t v = 0;
+    for (int64_t rate : per_second) {
+        for (int s = 0; s < 300; ++s, t += kSec) {
+            for (int64_t i = 0; i < rate; ++i) {
+                // A third of the values repeat recent ones.
+                const uint64_t value = (i % 3 == 2 && v > 50) ? v - 50 : v++;
+                h.add(mix64(value), t + i, t + i);
+            }
+            if (s % 7 == 0) {
+                const double want = recounted_estimate(h, w, t + kSec - 1);
+                ASSERT_EQ(h.estimate(t + kSec - 1), want) << "at second " << (t - t0) / kSec;
+                ++checks;
+                (h.is_sparse() ? was_sparse : was_dense) = true;
+            }
+        }
+    }
+    EXPECT_GT(checks, 300u);
+    EXPECT_TRUE(was_sparse);
+    EXPECT_TRUE(was_dense);
+    EXPECT_EQ(h.estimate(t + 700 * kSec), 0.0);
+}
+
+TEST(SlidingHll, SparseWhileSmallAndTheSameEstimates) {
+    constexpr int64_t kSec = 1'000'000'000;
+    const int64_t t0 = 1'795'773'579 * kSec;
+    const Window w = Window::exact(3600 * kSec);
+    SlidingHll small(w), big(w);
+    for (uint64_t i = 0; i < 300; ++i) {
+        small.add(mix64(i), t0, t0);
+        big.add(mix64(i), t0, t0);
+    }
+    for (uint64_t i = 0; i < 3000; ++i)
+        big.add(mix64(1'000'000 + i), t0 + 1, t0 + 1);
+    EXPECT_TRUE(small.is_sparse());
+    EXPECT_FALSE(big.is_sparse());
+    EXPECT_LT(small.memory_bytes(), 16'384u);  // a dense sketch is 64 KiB
+    EXPECT_NEAR(small.estimate(t0 + 2), 300.0, 10.0);
+    // The same registers, sparse or dense: saved alike, the same estimate after a load.
+    std::vector<uint8_t> a, b;
+    StateWriter wa(a), wb(b);
+    small.save(wa);
+    SlidingHll copy(w);
+    StateReader r(a);
+    ASSERT_TRUE(copy.load(r));
+    EXPECT_TRUE(copy.is_sparse());
+    copy.save(wb);
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(copy.estimate(t0 + 2), small.estimate(t0 + 2));
+    // A merge of the small one into the big one (and the other way) counts the union.
+    SlidingHll u = SlidingHll(w);
+    u.merge(small);
+    EXPECT_TRUE(u.is_sparse());
+    u.merge(big);
+    EXPECT_FALSE(u.is_sparse());
+    EXPECT_EQ(u.estimate(t0 + 2), big.estimate(t0 + 2));  // big already holds small's values
 }
 
 }  // namespace

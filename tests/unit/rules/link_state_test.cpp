@@ -240,5 +240,49 @@ TEST(LinkState, MergeOfTwoHostsLinksAcrossThem) {
     EXPECT_EQ(count(a.take_events(), ClusterChange::Created), 1u);
 }
 
+// Key texts are stored as their '|'-separated parts, each part once: findings list the keys
+// exactly as given, texts survive the rebuilds that free other keys, and a state tracks only
+// accounts with a key.
+TEST(LinkState, KeyTextsSurviveTheirPartsBeingShared) {
+    LinkConfig c = config();
+    c.min_accounts = 2;
+    LinkState s(c);
+    // The link_on tuple of the default pack: ja4|net24|tcp_sig|bucket(rtt_ms, 5).
+    const std::string sig = "4:64+0:0:1460:mss*44,7:mss,sok,ts,nop,ws:df,id+:0";
+    const std::string k1 = "t13d1812h1_85036bcba153_d41ae481755e|203.0.113.0/24|" + sig + "|25";
+    const std::string k2 = "t13d1812h1_85036bcba153_d41ae481755e|198.51.100.0/24|" + sig + "|25";
+    const std::string odd = "||a||" + std::string(300, '|') + "b";  // empty parts, > 255 of them
+    see(s, kT0, 1000, {{0, 1, k1}});
+    see(s, kT0 + 1, 2000, {{0, 1, k1}, {1, 7, odd}});
+    see(s, kT0 + 2, 3000, {{0, 2, k2}});  // alone: no cluster
+    EXPECT_EQ(s.tracked_accounts(), 3u);
+    const uint64_t id = s.cluster_of(1000);
+    ASSERT_NE(id, 0u);
+    auto keys = s.keys(id);
+    ASSERT_EQ(keys.size(), 2u);
+    EXPECT_EQ(keys[0].text, k1);
+    EXPECT_EQ(keys[0].accounts, 2u);
+    EXPECT_EQ(keys[1].text, odd.substr(0, 256));  // key texts are kept up to 256 bytes
+    // k2 and the odd key expire while k1 is used again: the rebuild frees k2's own part and
+    // the odd text (and rewrites the stored text); the parts k2 shared with k1 stay.
+    see(s, kT0 + 3000 * kSec, 1000, {{0, 1, k1}});
+    see(s, kT0 + 3000 * kSec, 2000, {{0, 1, k1}});
+    s.rebuild(kT0 + 3601 * kSec);
+    EXPECT_EQ(s.tracked_accounts(), 2u);
+    EXPECT_EQ(s.keys_tracked(), 1u);
+    keys = s.keys(s.cluster_of(1000));
+    ASSERT_EQ(keys.size(), 1u);
+    EXPECT_EQ(keys[0].text, k1);
+    // Saved and loaded: the same texts.
+    std::vector<uint8_t> buf;
+    StateWriter w(buf);
+    s.save(w);
+    LinkState t(c);
+    StateReader r(buf);
+    ASSERT_TRUE(t.load(r, 5000));
+    ASSERT_EQ(t.keys(t.cluster_of(2000)).size(), 1u);
+    EXPECT_EQ(t.keys(t.cluster_of(2000))[0].text, k1);
+}
+
 }  // namespace
 }  // namespace sybilwatch::rules

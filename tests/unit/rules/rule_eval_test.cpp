@@ -11,6 +11,8 @@
 #include "capture/pcap_file.hpp"
 #include "capture/source.hpp"
 #include "fingerprint/engine.hpp"
+#include "rules/default_pack.hpp"
+#include "rules/engine.hpp"
 #include "rules_test_util.hpp"
 
 // Every allocation of this test binary is counted (only the counter is new behaviour).
@@ -196,4 +198,39 @@ TEST(RuleEval, EvaluationAllocatesNothing) {
     EXPECT_EQ(g_allocations.load() - before, 0u);
     EXPECT_GT(hits, 0u);
     EXPECT_TRUE(agg.threshold.eval(measures));
+}
+
+// The engine with the default pack, once its accounts, groups, keys and sample ring have
+// been seen: an observation allocates nothing (the rules' states are warm, the engine's
+// per-observation buffers are reused).
+TEST(RuleEval, EngineObservesWithoutAllocatingOnceWarm) {
+    struct CountFindings : FindingSink {
+        uint64_t n = 0;
+        void on_finding(const Finding&) override { ++n; }
+    } findings;
+    LoadResult pack = load_rules_text(default_pack());
+    ASSERT_TRUE(pack.ok()) << errors_of(pack);
+    Engine engine(std::make_shared<const RuleSet>(std::move(pack.rules)), {}, findings);
+    std::vector<fingerprint::Observation> obs = observations("tls-handshake.pcapng");
+    obs.push_back(browser_obs());
+    if (obs.size() % 2 == 0) obs.push_back(browser_obs());
+    // An odd count: every slot of the 4096-entry sample ring sees every observation's strings.
+    ASSERT_EQ(obs.size() % 2, 1u);
+    const char* names[] = {"acct-1", "acct-2", "account-three@example.com"};
+    int64_t t = 1'700'000'000'000'000'000;
+    uint64_t seq = 0;
+    auto feed = [&](size_t n) {
+        for (size_t i = 0; i < n; ++i, ++seq) {
+            fingerprint::Observation& o = obs[seq % obs.size()];
+            o.ts_ns = t += 1'000'000;  // 1 ms apart
+            engine.observe(identity::AttributedObservation{o, names[seq % 3], "", ""});
+        }
+    };
+    feed(obs.size() * 4096 + obs.size());
+    const uint64_t before = g_allocations.load();
+    feed(20'000);
+    EXPECT_EQ(g_allocations.load() - before, 0u);
+    EXPECT_EQ(engine.accounts(), 3u);
+    EXPECT_GT(engine.stats().matches, 0u);
+    EXPECT_EQ(findings.n, 0u);
 }

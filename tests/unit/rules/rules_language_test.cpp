@@ -319,3 +319,49 @@ TEST(RulesLanguage, ExceptionsSuppress) {
     o.src = net::IpAddress::parse("11.9.8.7");
     EXPECT_TRUE(rule.matches(EvalContext(o)));
 }
+
+// Rules whose conditions compile to the same program share one evaluation per observation
+// (the engine asks same_as; the default pack's four farm rules have one condition): the same
+// text is the same program; another list item, regex or network, or an exception, is not.
+TEST(RulesLanguage, SameAsComparesTheCompiledPrograms) {
+    const LoadResult r = load(R"y(- list: stacks
+  items: [a, b]
+- macro: m
+  condition: ja4 in (stacks) and not sni regex "^cdn[.]"
+- rule: r1
+  desc: d
+  condition: m and ip in (10.0.0.0/8)
+- rule: r2
+  desc: d
+  kind: aggregate
+  condition: m and ip in (10.0.0.0/8)
+  group_by: [ja4]
+  window: 1h
+  threshold: count > 5
+- rule: r3
+  desc: d
+  condition: ja4 in (a, c) and not sni regex "^cdn[.]" and ip in (10.0.0.0/8)
+- rule: r4
+  desc: d
+  condition: ja4 in (stacks) and not sni regex "^cdn[.]x" and ip in (10.0.0.0/8)
+- rule: r5
+  desc: d
+  condition: m and ip in (10.0.0.0/9)
+- rule: r6
+  desc: d
+  condition: m and ip in (10.0.0.0/8)
+  exceptions:
+    - name: lab
+      fields: [account]
+      values: [[tester]]
+)y");
+    ASSERT_TRUE(r.ok()) << errors_of(r);
+    const Condition& c1 = r.rules.find("r1")->condition;
+    EXPECT_TRUE(c1.same_as(r.rules.find("r2")->condition));
+    EXPECT_FALSE(c1.same_as(r.rules.find("r3")->condition));
+    EXPECT_FALSE(c1.same_as(r.rules.find("r4")->condition));
+    EXPECT_FALSE(c1.same_as(r.rules.find("r5")->condition));
+    EXPECT_TRUE(c1.same_as(r.rules.find("r6")->condition));
+    EXPECT_TRUE(r.rules.find("r1")->exceptions.same_as(r.rules.find("r2")->exceptions));
+    EXPECT_FALSE(r.rules.find("r1")->exceptions.same_as(r.rules.find("r6")->exceptions));
+}

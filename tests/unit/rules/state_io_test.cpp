@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace sybilwatch::rules {
@@ -122,6 +124,50 @@ TEST(StateIo, RuleWithChangedParametersStartsEmpty) {
     EXPECT_EQ(agg.groups(), 0u);
     EXPECT_EQ(res.rules, 1u);  // the link state; lock_step is no longer configured
     EXPECT_NE(link.cluster_of(0), 0u);
+}
+
+// The seeds of fuzz_state_restore (with its rules), restored and saved again: the bytes the
+// previous in-memory layout (std::string names, a record per account id in the link state, a
+// bitset per account in the synchrony state, dense sketches) saved for them, by size and
+// FNV-1a. The layout changed, the format and what it holds did not.
+TEST(StateIo, SeedSnapshotsSaveAsThePreviousLayoutDid) {
+    struct Seed {
+        const char* name;
+        size_t size;
+        uint64_t fnv;
+    };
+    const Seed seeds[] = {{"snapshot_0", 218, 0xc909d8b3907d728eULL},
+                          {"snapshot_1", 2969, 0xbd2244dba825b5c9ULL},
+                          {"snapshot_2", 3852, 0x5acf50497a8cdf7dULL}};
+    for (const Seed& seed : seeds) {
+        std::ifstream in(
+            std::string(SW_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_state_restore/" + seed.name,
+            std::ios::binary);
+        ASSERT_TRUE(in) << seed.name;
+        const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                         std::istreambuf_iterator<char>());
+        AccountTable accounts(1 << 16);
+        AggregateConfig ac;
+        ac.distinct_fields = 2;
+        ac.sum_fields = 1;
+        ac.max_groups = 1000;
+        ac.exact_limit = 8;
+        AggregateState agg(ac);
+        LinkState link{LinkConfig{}};
+        SynchronyState sync{SynchronyConfig{}};
+        const std::vector<RuleStateRef> refs = {{"a", &agg}, {"l", &link}, {"s", &sync}};
+        const auto res = restore_state(bytes, accounts, refs);
+        ASSERT_TRUE(res.ok) << seed.name << ": " << res.error;
+        EXPECT_TRUE(res.skipped.empty()) << seed.name;
+        const std::vector<uint8_t> saved = save_state(accounts, refs);
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (uint8_t c : saved) {
+            h ^= c;
+            h *= 0x100000001b3ULL;
+        }
+        EXPECT_EQ(saved.size(), seed.size) << seed.name;
+        EXPECT_EQ(h, seed.fnv) << seed.name;
+    }
 }
 
 }  // namespace

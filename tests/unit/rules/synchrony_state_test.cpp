@@ -152,6 +152,57 @@ TEST(SynchronyState, MergeOfTwoHostsSeesTheWholeSchedule) {
     EXPECT_EQ(a.cluster_of(4), a.cluster_of(0));
 }
 
+// Up to three buckets are held inline, more in a pooled bitset; a scan moves an account
+// back inline when its window keeps three or fewer. Answers and saved bytes are the same
+// either way.
+TEST(SynchronyState, FewBucketsInlineManyPooledTheSameAnswers) {
+    SynchronyState s(config());
+    // Account 1: minutes 0, 100, 200 (inline); account 2: minutes 0..9 and 200 (pooled).
+    for (int64_t m : {0, 100, 200})
+        s.observe(kT0 + m * kMin, 1);
+    for (int64_t m = 0; m < 10; ++m)
+        s.observe(kT0 + m * kMin + kSec, 2);
+    s.observe(kT0 + 200 * kMin + kSec, 2);
+    const int64_t now = kT0 + 201 * kMin;
+    EXPECT_EQ(s.active_buckets(1, now), 3u);
+    EXPECT_EQ(s.active_buckets(2, now), 11u);
+    EXPECT_DOUBLE_EQ(s.similarity(1, 2, now), 2.0 / 12.0);  // minutes 0 and 200 shared
+    EXPECT_EQ(s.bitsets(), 1u);                             // account 2's
+    for (uint32_t a = 10; a < 1010; ++a)
+        s.observe(kT0 + 200 * kMin, a);  // one bucket each: inline
+    EXPECT_EQ(s.bitsets(), 1u);
+    // Saved, loaded, saved: the same bytes, the same answers.
+    std::vector<uint8_t> a, b;
+    StateWriter wa(a), wb(b);
+    s.save(wa);
+    SynchronyState t(config());
+    StateReader r(a);
+    ASSERT_TRUE(t.load(r, 2000));
+    t.save(wb);
+    EXPECT_EQ(a, b);
+    EXPECT_DOUBLE_EQ(t.similarity(1, 2, now), 2.0 / 12.0);
+    // At 6 h past minute 9, account 2 keeps only minute 200 (and a new one): inline again,
+    // still answering.
+    s.observe(kT0 + 370 * kMin, 2);
+    s.scan(kT0 + 370 * kMin);
+    EXPECT_EQ(s.bitsets(), 0u);
+    EXPECT_EQ(s.active_buckets(2, kT0 + 370 * kMin), 2u);
+    EXPECT_EQ(s.active_buckets(1, kT0 + 370 * kMin), 2u);  // minute 0 left the window
+    EXPECT_DOUBLE_EQ(s.similarity(1, 2, kT0 + 370 * kMin), 1.0 / 3.0);
+    s.observe(kT0 + 371 * kMin, 2);
+    s.observe(kT0 + 372 * kMin, 2);  // four: pooled again
+    EXPECT_EQ(s.bitsets(), 1u);
+    EXPECT_EQ(s.active_buckets(2, kT0 + 372 * kMin), 4u);
+    // Merged into an empty state: the same buckets.
+    SynchronyState m(config());
+    std::vector<uint32_t> same(2000);
+    for (uint32_t i = 0; i < same.size(); ++i)
+        same[i] = i;
+    m.merge(s, same);
+    EXPECT_EQ(m.active_buckets(2, kT0 + 372 * kMin), 4u);
+    EXPECT_EQ(m.active_buckets(1, kT0 + 372 * kMin), 2u);
+}
+
 TEST(SynchronyState, BandsFollowTheThreshold) {
     SynchronyConfig c = config();
     SynchronyState s(c);
