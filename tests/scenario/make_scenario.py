@@ -1,18 +1,28 @@
 #!/usr/bin/env python3
 """Writes the account-farm scenario: a capture, its identity feed and the truth about it.
 
-Several farms (hundreds of accounts each, driven by one orchestrator through the residential or
-datacenter exits of a proxy provider, on automation stacks) hidden among thousands of ordinary
-accounts: home users on browsers and the service's official SDKs (mostly one /24 each), office
-NATs (50 people behind one address), a mobile carrier's NAT (hundreds of users on a few
-addresses), one legitimate account used from 20 machines, and independent customers whose
-scheduled jobs run on one cloud provider's networks with the same SDK.
+Five farms hidden among thousands of ordinary accounts. Four (150-400 accounts each, driven by
+one orchestrator in ten rounds through the residential or datacenter exits of a proxy provider,
+on uncommon automation stacks) are for the link rule. The fifth, farm_echo (60 accounts), runs
+headless Chromium, a stack millions share, through residential exits with their own TCP stacks
+and RTTs, so no stack, network or TCP key ties it together; only its scheduler does: about half
+of the 360 minutes are on, in batches, and in each of them nearly every account connects, so it
+is for the synchrony rule. The manifest's `found_by` names the rule kind that must find each
+farm. The ordinary accounts: home users on browsers and the service's official SDKs (mostly
+one /24 each), office NATs (50 people behind one address), a mobile carrier's NAT (hundreds of
+users on a few addresses), one legitimate account used from 20 machines, and independent
+customers whose scheduled jobs run on one cloud provider's networks with the same SDK. No
+ordinary account connects in more than 60 of the 360 minutes (the one on 20 machines is the
+busiest: 58 with the default seed), so none is even compared for lock-step (from 90 minutes);
+farm_echo's accounts connect in 155-169.
 
 What makes it hard is what the real thing shares:
 - stacks: one farm uses the official Python SDK's stack (httpx on OpenSSL 3), another the
   official Node SDK's; two farms share a stack and are told apart only by their networks;
+  farm_echo runs the same Chromium as ordinary people;
 - networks: offices and the carrier put many ordinary accounts on one address;
-- timing: the cloud customers' cron jobs fire at the same minutes (:00, :30).
+- timing: the cloud customers' cron jobs fire at the same minutes (:00, :30), farm_echo's
+  accounts start their connections at random seconds of each minute on.
 Behind a proxy the TCP connection is the exit node's (its OS's SYN, its RTT) while the TLS
 ClientHello is the farm's (the proxy tunnels it), and so it is here.
 
@@ -640,7 +650,8 @@ def build(out_dir, seed, scale):
     addr = Addresses(rnd)
     seq = [0]
     manifest = {"seed": seed, "scale": scale, "start": T0, "hours": HOURS, "farms": {},
-                "ordinary": {}, "stacks": {}}
+                "ordinary": {}, "stacks": {},
+                "found_by": {}}  # farm -> the rule kind that must find it
     S = lambda n: max(1, int(round(n * scale)))  # noqa: E731
     end_s = T0 + HOURS * 3600
 
@@ -682,6 +693,8 @@ def build(out_dir, seed, scale):
 
     # ---- farms: one orchestrator each, rounds in which every account makes a connection
     # through a random exit of its provider, two or three requests at the scheduler's pace.
+    # Each on an uncommon stack: the link rule finds them (farm_echo, below, is the one it
+    # cannot find).
     farms = [
         ("farm_alpha", S(400), ["py_custom", "py_requests_custom"], exits_a[:80], 600, 10),
         ("farm_bravo", S(300), ["node_custom"], exits_a[60:], 720, 10),
@@ -693,6 +706,7 @@ def build(out_dir, seed, scale):
         accounts = [account_name(seed, name, i) for i in range(n)]
         manifest["farms"][name] = sorted(accounts)
         manifest["stacks"][name] = stacks
+        manifest["found_by"][name] = "link"
         gap = rnd.choice([2_000_000, 3_000_000, 5_000_000])
         t_round = start + fi * 97 + 5
         for r in range(rounds):
@@ -796,6 +810,41 @@ def build(out_dir, seed, scale):
                      request_seq=seq)
             t += period
     manifest["ordinary"]["cloud_cron"] = sorted(crons)
+
+    # ---- farm_echo: headless Chromium (a popular stack: the link and aggregate rules ignore
+    # it by design) through another residential provider's exits, each with its own OS, hop
+    # count and RTT, so no network or TCP key ties its accounts together. One scheduler drives
+    # them: batches of 2-12 minutes on and off over the six hours (about half the minutes on),
+    # and in each minute on nearly every account makes a connection at some second of it.
+    # Only that timing gives it away (lockstep_accounts): about 170 active minutes per account
+    # (the rule compares accounts from 90), pairwise Jaccard about 0.9 (0.95^2 / (1 - 0.05^2))
+    # where the rule asks 0.8. Every ordinary account above is active in far fewer than 90
+    # minutes. Generated last, so the populations above keep their bytes.
+    prov_d = nets_in(rnd, 177, (0, 63), 120)
+    exits_d = exits(prov_d, ["router", "windows", "android"], (90_000, 260_000))
+    echo = [account_name(seed, "farm_echo", i) for i in range(S(60))]
+    manifest["farms"]["farm_echo"] = sorted(echo)
+    manifest["stacks"]["farm_echo"] = ["chromium"]
+    manifest["found_by"]["farm_echo"] = "synchrony"
+    on_minutes, m, on = [], 0, rnd.random() < 0.5
+    while m < HOURS * 60:
+        run = rnd.randint(2, 12)
+        if on:
+            on_minutes += range(m, min(m + run, HOURS * 60))
+        m, on = m + run, not on
+    manifest["echo_on_minutes"] = len(on_minutes)
+    gap = 4_000_000
+    for m in on_minutes:
+        for a in echo:
+            if rnd.random() >= 0.95:
+                continue  # a page that failed to load, a proxy that timed out
+            ip, exit_os, hops, rtt = rnd.choice(rnd.choice(exits_d))
+            # Connections start by second 57, so the handshake stays in the scheduler's minute.
+            t = T0 + m * 60 + rnd.uniform(0, 57)
+            conn.run(int(t * 1e6), ip, addr.port(ip), a, "chromium", exit_os, hops,
+                     rtt + rnd.randint(-800, 800), rnd.randint(1, 3),
+                     gap + rnd.randint(-30_000, 30_000), 1400 + rnd.randint(-50, 50),
+                     rnd.randint(800_000, 1_500_000), seq)
 
     os.makedirs(out_dir, exist_ok=True)
     for f in ("manifest.json",):
