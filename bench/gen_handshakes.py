@@ -3,7 +3,9 @@
 
 The ClientHellos, the servers' first flights (ServerHello through the end of the server's first
 flight) and the clients' SYN options come from the JA4+ reference captures
-(SHARED/conformance/foxio/pcap), cut out with tshark: the fingerprinting cost depends on what
+(SHARED/conformance/foxio/pcap: browsers on Windows and macOS) and from our own lab capture
+(tests/data/lab/lab.pcap: curl, openssl, Python, Node, GnuTLS, Java and Chromium on Linux), cut
+out with tshark: the fingerprinting cost depends on what
 real stacks send (GREASE, extension counts, padding, large key shares), so none are made up.
 Everything around them is synthesised: one distinct client address and ephemeral port per
 connection (many IPv4 /24s, a share over IPv6), the three-way handshake (the client's real SYN
@@ -15,14 +17,14 @@ packets of all of them are merged in time order.
 
 Writes OUT (pcap, Ethernet, microsecond timestamps) and OUT.json: the parameters, the packet
 and connection counts and the expected number of connections per SNI (for the bench's check).
-Deterministic: the same arguments and reference captures give the same bytes.
+Deterministic: the same arguments and captures give the same bytes.
 
 With --prefix-output P it also writes the first --prefix-connections (10,000) connections
 alone to P (and P.json): the same frames, for tools too slow for the whole capture.
 
 Usage: gen_handshakes.py [-n CONNECTIONS] [--seed S] [--window W] [--ipv6-share F]
                          [--shared DIR] -o OUT.pcap [--prefix-output P [--prefix-connections K]]
-Needs only python3 (stdlib) and tshark (to read the reference captures).
+Needs only python3 (stdlib) and tshark (to read the captures).
 """
 import argparse
 import bisect
@@ -60,7 +62,20 @@ POOL = [
     ("schannel-tls12-h2", "ssh2.pcapng", 8, 4),
     ("curl-openssl-tls12", "ipv6.pcapng", 0, 10),   # 46 cipher suites, h2
     ("openssl-tls10", "https3-301-get.pcap", 0, 4),  # TLS 1.0, SNI only
+    # Our own lab capture (tests/data/lab: real clients of Debian 12 against nginx): the
+    # SDK-style clients an API sees most, and Chromium 156 with its 2 KB post-quantum hello.
+    ("curl-openssl3", "lab:lab.pcap", 0, 5),
+    ("curl-openssl3-tls12", "lab:lab.pcap", 1, 2),
+    ("openssl-s_client", "lab:lab.pcap", 3, 2),
+    ("openssl-s_client-nosni", "lab:lab.pcap", 5, 1),
+    ("python-ssl", "lab:lab.pcap", 6, 6),
+    ("node-tls", "lab:lab.pcap", 7, 5),
+    ("gnutls-cli", "lab:lab.pcap", 8, 1),
+    ("java-httpclient", "lab:lab.pcap", 9, 2),
+    ("chromium-linux-pq", "lab:lab.pcap", 10, 3),
+    ("chromium-linux-pq", "lab:lab.pcap", 12, 2),
 ]
+LAB_DIR = os.path.join(os.path.dirname(HERE), "tests", "data", "lab")
 
 # Fallback SYNs for streams captured without their handshake: (ttl, window, options).
 WINDOWS_SYN = (128, 64240, bytes.fromhex("020405b40103030801010402"))
@@ -224,7 +239,8 @@ def load_pool(shared):
     # One tshark per capture, all at once: its start-up, not the reading, is what takes time.
     waiting = []
     for pcap, entries in by_pcap.items():
-        path = os.path.join(pcap_dir, pcap)
+        path = (os.path.join(LAB_DIR, pcap[4:]) if pcap.startswith("lab:")
+                else os.path.join(pcap_dir, pcap))
         if not os.path.exists(path):
             die("reference capture missing: " + path)
         waiting.append((pcap, entries, tshark_stream_rows(path, [e[1] for e in entries])))
@@ -261,8 +277,15 @@ def extract_entry(stack, pcap, stream, weight, borrow, rows):
     # The server's first flight: what it sent before the client's second flight.
     flight = None
     if borrow is None:
-        hello_end_ts = max(r["ts"] for r in client if r["len"] and r["payload"][:1] == b"\x16")
-        second = [r["ts"] for r in client if r["len"] and r["ts"] > hello_end_ts]
+        # The hello's segments by their place in the stream (a hello in two segments has a
+        # second one that does not start a record); the client's next bytes start its second
+        # flight.
+        data_rows = [r for r in client if r["len"]]
+        base = min(data_rows, key=lambda r: r["ts"])["seq"]
+        hello_end = cdata.find(b"\x16\x03") + len(hello)
+        in_hello = [((r["seq"] - base) & 0xFFFFFFFF) < hello_end for r in data_rows]
+        hello_end_ts = max(r["ts"] for r, h in zip(data_rows, in_hello) if h)
+        second = [r["ts"] for r, h in zip(data_rows, in_hello) if not h and r["ts"] > hello_end_ts]
         cutoff = min(second) if second else float("inf")
         sdata = stream_bytes([(r["seq"], r["payload"]) for r in server
                               if r["len"] and r["ts"] < cutoff])
@@ -282,7 +305,7 @@ def extract_entry(stack, pcap, stream, weight, borrow, rows):
         "syn_ttl": 128 if ttl > 64 else 64, "syn_window": win, "syn_options": opts,
         "window": acks[0] if acks else 512, "ts_on": has_option(opts, 8),
         "sack": has_option(opts, 4),
-        "template": HelloTemplate(hello, stack.startswith(("chrome", "edge"))),
+        "template": HelloTemplate(hello, stack.startswith(("chrom", "edge"))),
     }
 
 
@@ -291,7 +314,7 @@ def extract_entry(stack, pcap, stream, weight, borrow, rows):
 # A real client never sends the same ClientHello twice: the random, the session id and the key
 # shares are fresh, and Chromium (Chrome, Edge) also permutes its extensions and draws new
 # GREASE values for every connection (JA3 and ja4_o change, JA4 does not). A capture repeating
-# 17 byte-identical hellos would let a fingerprint cache look better than it is on real traffic,
+# the pool's byte-identical hellos would let a fingerprint cache look better than it is on real traffic,
 # so each connection gets its own hello, varied the way its stack varies it. Lengths never
 # change.
 
@@ -696,7 +719,11 @@ class PcapWriter:
     RECORD = struct.Struct("<IIII").pack
 
     def __init__(self, path):
-        self.f = open(path, "wb")
+        # Written 4 MiB at a time: the kernel then caches the file in large folios, as it
+        # does a capture read from disk (readahead). Python's default 8 KiB writes leave it in
+        # 4 KiB pages, whose mapping would cost sybilwatch's mmap reader (not p0f's or
+        # tshark's reads) 15% more; see docs/benchmarks.md.
+        self.f = open(path, "wb", buffering=4 << 20)
         self.f.write(self.HEADER)
         self.packets = 0
         self.connections = 0
