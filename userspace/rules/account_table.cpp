@@ -54,6 +54,18 @@ void AccountTable::prefetch(uint64_t h) const {
     __builtin_prefetch(&slots_[home(static_cast<uint32_t>(h >> 32), mask_)]);
 }
 
+void AccountTable::prefetch_entry(uint64_t h) const {
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
+    const Slot s = slots_[home(tag, mask_)];
+    if (s.off != kFree && s.tag == tag) __builtin_prefetch(entry(s.off));
+}
+
+uint32_t AccountTable::peek(std::string_view name, uint64_t h) const {
+    if (name.empty() || name.size() > kMaxNameBytes) return kNoAccount;
+    const Slot s = slots_[probe(name, h)];
+    return s.off == kFree ? kNoAccount : entry(s.off)->id;
+}
+
 size_t AccountTable::probe(std::string_view name, uint64_t h) const {
     const uint32_t tag = static_cast<uint32_t>(h >> 32);
     for (size_t i = home(tag, mask_);; i = (i + 1) & mask_) {

@@ -77,6 +77,11 @@ class AccountTable {
     // Starts loading the index slot intern(name, name_hash, ...) reads first, so the caller
     // can do other work while it arrives.
     void prefetch(uint64_t name_hash) const;
+    // Look-ahead for a batch of observations (Engine::observe of a span), in steps that each
+    // wait for the previous one's line to arrive: prefetch_entry() starts loading the entry
+    // the home slot points to; peek() is find() with the hash given (no last-seen update).
+    void prefetch_entry(uint64_t name_hash) const;
+    uint32_t peek(std::string_view name, uint64_t name_hash) const;
     // The name of a live id ("" for a free one); valid until the next expire() or load().
     std::string_view name(uint32_t id) const;
     int64_t last_seen(uint32_t id) const;

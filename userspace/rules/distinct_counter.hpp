@@ -11,7 +11,7 @@
 // expire values individually.
 //
 // The window and limits are passed in by the owner (one DistinctConfig per rule, not per
-// counter) to keep each counter at 40 bytes.
+// counter) to keep each counter at 48 bytes.
 #pragma once
 
 #include <cstdint>

@@ -19,6 +19,7 @@
 #include "identity/attributed_observation.hpp"
 #include "rules/account_table.hpp"
 #include "rules/aggregate_state.hpp"
+#include "rules/eval_context.hpp"
 #include "rules/finding.hpp"
 #include "rules/link_state.hpp"
 #include "rules/rule_loader.hpp"
@@ -73,6 +74,11 @@ class Engine {
     ~Engine();
 
     void observe(const identity::AttributedObservation& a);
+    // The same as observe() on each in order (identical findings and state), faster: most of
+    // an observation's cost is cache misses into per-account tables, and for a batch they are
+    // started for all of its observations (the account table's slot, then the entry, then the
+    // account's rule states) before the first is processed, so they overlap.
+    void observe(std::span<const identity::AttributedObservation> batch);
     // Advances event time: window expiry, link rebuilds, synchrony scans, closing findings.
     void advance(int64_t now_ns);
     // Reports now the growth of every open cluster finding that the update factor held back
@@ -103,6 +109,9 @@ class Engine {
         uint32_t account = AccountTable::kNoAccount;
     };
 
+    // name_hash: AccountTable::hash of the (truncated) account name, or nullopt to compute it.
+    void observe_one(const identity::AttributedObservation& a, const EvalContext& ctx,
+                     std::optional<uint64_t> name_hash);
     void build_runtimes(std::shared_ptr<const RuleSet> rules,
                         std::vector<std::unique_ptr<Runtime>>* previous);
     void on_match(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
@@ -142,12 +151,27 @@ class Engine {
     Finding scratch_;
     std::string key_text_;
     std::vector<std::string> link_texts_;
-    // Per observation: hashes of fields (valid where the bit is set; absent fields cached
-    // as absent) and the results of the distinct conditions (-1: not yet evaluated).
-    std::array<uint64_t, kFieldCount> field_hash_{};
-    uint64_t hashed_ = 0, absent_ = 0;
+    // Per observation of a batch chunk (slot 0 for a single observe()): hashes of fields
+    // (valid where the bit is set; absent fields cached as absent) and the results of the
+    // distinct conditions (-1: not yet evaluated), so a batch's look-ahead and its processing
+    // compute them once.
+    static constexpr size_t kChunk = 32;
+    struct ObsCache {
+        std::array<uint64_t, kFieldCount> field_hash{};
+        uint64_t hashed = 0, absent = 0;
+    };
     static_assert(kFieldCount <= 64);
-    std::vector<int8_t> cond_result_;
+    void select(size_t slot);  // makes slot current and empties it
+    int8_t& cond_result(uint32_t condition) {
+        return cond_results_[cur_ * conditions_ + condition];
+    }
+    std::array<ObsCache, kChunk> caches_{};
+    size_t cur_ = 0;
+    std::vector<int8_t> cond_results_;  // kChunk x conditions_
+    std::vector<EvalContext> ctxs_;     // of the chunk being observed
+    std::array<uint64_t, kChunk> name_hashes_{};
+    std::array<uint32_t, kChunk> ids_{};
+    bool prefetched_ = false;        // the current observation's rule states were prefetched
     std::vector<uint32_t> matched_;  // runtimes whose rule matched the current observation
     size_t conditions_ = 0;          // distinct (condition, exceptions) pairs among the runtimes
 };

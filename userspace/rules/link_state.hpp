@@ -105,10 +105,20 @@ class LinkState {
     void observe(int64_t t, uint32_t account, std::span<const LinkKey> keys, const Volume& v);
     // Starts loading what observe() reads first for this account and these keys (the engine
     // calls it early, so the misses overlap).
+    // (kNone: the keys only.)
     void prefetch(uint32_t account, std::span<const LinkKey> keys) const {
         if (account < node_of_.size()) __builtin_prefetch(&node_of_[account]);
         for (const LinkKey& k : keys)
             key_index_.prefetch(k.hash ^ (uint64_t{k.spec} * 0x9e3779b97f4a7c15ULL));
+    }
+    // Batch look-ahead (the engine, before it feeds a batch): the account's node slot, then,
+    // once that has arrived, its node.
+    void prefetch_account(uint32_t account) const {
+        if (account < node_of_.size()) __builtin_prefetch(&node_of_[account]);
+    }
+    void prefetch_node(uint32_t account) const {
+        const uint32_t n = node(account);
+        if (n != kNone) __builtin_prefetch(&nodes_[n]);
     }
     // Whether the state tracks this key (LinkKey spec and hash): observe() needs a key's text
     // only when it does not, so callers format it only then.

@@ -59,6 +59,11 @@ class SynchronyState {
     void prefetch(uint32_t account) const {
         if (account < slots_.size()) __builtin_prefetch(&slots_[account]);
     }
+    // The next step, once prefetch(account)'s line has arrived: a pooled account's bitset.
+    void prefetch_bits(uint32_t account) const {
+        if (account < slots_.size() && (slots_[account].set & kPooled))
+            __builtin_prefetch(pool(static_cast<uint32_t>(slots_[account].set)));
+    }
     // Runs a scan when one is due.
     void advance(int64_t now);
     void scan(int64_t now);

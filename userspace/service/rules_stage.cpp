@@ -325,10 +325,17 @@ void RulesStage::open_outputs(const config::DaemonConfig& cfg) {
 }
 
 void RulesStage::on_attributed(const identity::AttributedObservation& a) {
-    engine_->observe(a);
+    if (batch_.add(a)) flush_batch();
+}
+
+void RulesStage::flush_batch() {
+    if (batch_.empty()) return;
+    engine_->observe(batch_.view());
+    batch_.clear();
 }
 
 void RulesStage::tick(int64_t now_ns) {
+    flush_batch();
     if (now_ns - last_advance_ns_ < kAdvanceEveryNs) return;
     last_advance_ns_ = now_ns;
     engine_->advance(now_ns);
@@ -341,6 +348,7 @@ void RulesStage::on_finding(const rules::Finding& f) {
 }
 
 void RulesStage::reconfigure(const config::DaemonConfig& cfg) {
+    flush_batch();  // what arrived before the reload is judged by the rules it arrived under
     // Compiled beside the running set first: a pack with errors throws here and nothing changed.
     auto next = load_configured_rules(cfg);
     // Every time: unchanged sinks keep running (and are compared by their secret too, so a
@@ -352,6 +360,7 @@ void RulesStage::reconfigure(const config::DaemonConfig& cfg) {
 }
 
 void RulesStage::restore_state(std::span<const uint8_t> bytes) {
+    flush_batch();
     const rules::StateIoResult r = engine_->restore(bytes);
     if (!r.ok) throw std::runtime_error("rules state: " + r.error);
     for (const auto& s : r.skipped)
@@ -359,6 +368,7 @@ void RulesStage::restore_state(std::span<const uint8_t> bytes) {
 }
 
 void RulesStage::drain() {
+    flush_batch();
     // Held-back cluster growth is raised now: the last finding shows each cluster's size.
     engine_->flush();
     // Everything raised is already durable in the spools; this only gives delivery a moment.
@@ -374,6 +384,7 @@ std::string RulesStage::summary() const {
 }
 
 void RulesStage::collect(ops::MetricSet& m) {
+    flush_batch();
     const auto& s = engine_->stats();
     m.counter("sybilwatch_rules_observations_total", "observations the rules engine evaluated",
               s.observations);
