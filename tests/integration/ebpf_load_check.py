@@ -166,12 +166,17 @@ def main():
     if args.expect_drops:
         check(stats["packet_drops"] > 0 and stats["flow_end_drops"] > 0,
               "the consumer was paused, yet no packet or flow-end event was dropped")
-    # Exact: every connection's hello either reached the engine (a line with ja4) or the
-    # kernel counted its flow as having lost a client first-flight event; and nothing was lost
-    # between the ring buffer and the engine.
-    check(len(with_ja4) + stats["hello_lost_flows"] == n,
-          f"lines with ja4 {len(with_ja4)} + hello_lost_flows {stats['hello_lost_flows']} != "
-          f"{n} connections")
+    # Every connection's hello either reached the engine (a line with ja4) or the kernel
+    # counted its flow as having lost a client first-flight event; and nothing was lost between
+    # the ring buffer and the engine. Exact but for the flows whose hello's end the kernel could
+    # not read (a first segment of under 9 bytes): it sends their client segments past the
+    # hello too, and a lost one of those counts the flow although its hello arrived whole.
+    over = len(with_ja4) + stats["hello_lost_flows"] - n
+    slack = expect.get("flows_sending_past_hello", 0)
+    check(0 <= over <= slack,
+          f"lines with ja4 {len(with_ja4)} + hello_lost_flows {stats['hello_lost_flows']} = "
+          f"{n} connections + {over}; at most {slack} flows could count a lost event past "
+          f"their hello")
     check(stats["events_received"] == stats["packet_events"] + stats["flow_end_events"],
           f"events_received={stats['events_received']} but the kernel submitted "
           f"{stats['packet_events']} + {stats['flow_end_events']}")
