@@ -2,6 +2,8 @@
 
 #include <functional>
 
+#include "net/slot_reuse.hpp"
+
 namespace sybilwatch::fingerprint {
 
 uint32_t FactsTable::hash(std::string_view v) {
@@ -20,14 +22,7 @@ uint32_t FactsTable::acquire(std::string_view value) {
             return id(e);
         }
     }
-    uint32_t n;
-    if (!free_.empty()) {
-        n = free_.back();
-        free_.pop_back();
-    } else {
-        n = static_cast<uint32_t>(entries_.size());
-        entries_.emplace_back();
-    }
+    const uint32_t n = net::take_slot(free_, entries_);
     Entry& en = entries_[n];
     en.value.assign(value);
     en.hash = h;

@@ -1,17 +1,11 @@
 #include "fingerprint/handshake.hpp"
 
+#include "net/slot_reuse.hpp"
+
 namespace sybilwatch::fingerprint {
 
 uint32_t HandshakePool::acquire(uint32_t flow_slot) {
-    uint32_t id;
-    if (!free_.empty()) {
-        id = free_.back();
-        free_.pop_back();
-    } else {
-        id = static_cast<uint32_t>(states_.size());
-        states_.emplace_back();
-        links_.emplace_back();
-    }
+    const uint32_t id = net::take_slot(free_, states_, links_);
     // The state the next connection will take: it is written all over (facts.clear()) as soon
     // as it is taken, and has gone cold since it was freed. Requested now, it is in cache when
     // that connection's SYN comes.

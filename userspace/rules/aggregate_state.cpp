@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "net/slot_reuse.hpp"
+
 namespace sybilwatch::rules {
 
 AggregateState::AggregateState(const AggregateConfig& cfg)
@@ -32,14 +34,7 @@ uint32_t AggregateState::allocate(uint64_t hash, std::string_view text, int64_t 
         release(lru_head_);
         ++evicted_;
     }
-    uint32_t g;
-    if (!free_.empty()) {
-        g = free_.back();
-        free_.pop_back();
-    } else {
-        g = static_cast<uint32_t>(groups_.size());
-        groups_.emplace_back();
-    }
+    const uint32_t g = net::take_slot(free_, groups_);
     Group& x = groups_[g];
     x.info = GroupInfo{hash, std::string(text), t, t};
     x.head = INT64_MIN;

@@ -4,6 +4,8 @@
 #include <functional>
 #include <tuple>
 
+#include "net/slot_reuse.hpp"
+
 namespace sybilwatch::rules {
 
 namespace {
@@ -43,14 +45,7 @@ uint32_t LinkState::track(uint32_t a, int64_t t) {
     if (a >= node_of_.size())
         node_of_.resize(std::max<size_t>(a + 1, node_of_.size() + node_of_.size() / 2), kNone);
     if (node_of_[a] != kNone) return node_of_[a];
-    uint32_t n;
-    if (!free_nodes_.empty()) {
-        n = free_nodes_.back();
-        free_nodes_.pop_back();
-    } else {
-        n = static_cast<uint32_t>(nodes_.size());
-        nodes_.emplace_back();
-    }
+    const uint32_t n = net::take_slot(free_nodes_, nodes_);
     Node& x = nodes_[n];
     x = Node{};
     x.account = a;
@@ -89,14 +84,7 @@ uint32_t LinkState::intern_part(std::string_view text) {
             return p;
         }
     }
-    uint32_t p;
-    if (!free_parts_.empty()) {
-        p = free_parts_.back();
-        free_parts_.pop_back();
-    } else {
-        p = static_cast<uint32_t>(parts_.size());
-        parts_.emplace_back();
-    }
+    const uint32_t p = net::take_slot(free_parts_, parts_);
     // Four texts colliding on every attempt is beyond unlikely; such a part is kept unshared.
     parts_[p] = Part{static_cast<uint32_t>(part_text_.size()), static_cast<uint16_t>(text.size()),
                      attempt, 1};
@@ -106,14 +94,7 @@ uint32_t LinkState::intern_part(std::string_view text) {
 }
 
 uint32_t LinkState::add_key(uint64_t h, uint8_t spec, std::string_view text) {
-    uint32_t i;
-    if (!free_keys_.empty()) {
-        i = free_keys_.back();
-        free_keys_.pop_back();
-    } else {
-        i = static_cast<uint32_t>(keys_.size());
-        keys_.emplace_back();
-    }
+    const uint32_t i = net::take_slot(free_keys_, keys_);
     Key& key = keys_[i];
     key = Key{};
     key.hash = h;
@@ -224,14 +205,7 @@ bool LinkState::add_incidence(uint32_t n, uint32_t key, int64_t t) {
 }
 
 uint32_t LinkState::new_cluster(uint32_t root) {
-    uint32_t c;
-    if (!free_clusters_.empty()) {
-        c = free_clusters_.back();
-        free_clusters_.pop_back();
-    } else {
-        c = static_cast<uint32_t>(clusters_.size());
-        clusters_.emplace_back();
-    }
+    const uint32_t c = net::take_slot(free_clusters_, clusters_);
     Cluster& x = clusters_[c];
     x = Cluster{};
     x.root = root;
