@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Writes the account-farm scenario: a capture, its identity feed and the truth about it.
 
-Five farms hidden among thousands of ordinary accounts. Four (150-400 accounts each, driven by
+Seven farms hidden among thousands of ordinary accounts. Four (150-400 accounts each, driven by
 one orchestrator in ten rounds through the residential or datacenter exits of a proxy provider,
-on uncommon automation stacks) are for the link rule. The fifth, farm_echo (60 accounts), runs
+on uncommon automation stacks) are for the link rule; so is farm_golf (120 accounts from six
+VPSes in three /24s), which shared_uncommon_stack must also find. farm_foxtrot (30 accounts,
+each connecting about six times an hour through a fresh residential exit) leaves nothing to
+link but is for proxy_rotation (`aggregate_found` in the manifest). farm_echo (60 accounts) runs
 headless Chromium, a stack millions share, through residential exits with their own TCP stacks
 and RTTs, so no stack, network or TCP key ties it together; only its scheduler does: about half
 of the 360 minutes are on, in batches, and in each of them nearly every account connects, so it
@@ -11,7 +14,8 @@ is for the synchrony rule. The manifest's `found_by` names the rule kind that mu
 farm. The ordinary accounts: home users on browsers and the service's official SDKs (mostly
 one /24 each), office NATs (50 people behind one address), a mobile carrier's NAT (hundreds of
 users on a few addresses), one legitimate account used from 20 machines, and independent
-customers whose scheduled jobs run on one cloud provider's networks with the same SDK. No
+customers whose scheduled jobs run on one cloud provider's networks with the same SDK, and 80
+users of a third-party desktop client (an uncommon stack, one or two home networks each). No
 ordinary account connects in more than 60 of the 360 minutes (the one on 20 machines is the
 busiest: 58 with the default seed), so none is even compared for lock-step (from 90 minutes);
 farm_echo's accounts connect in 155-169.
@@ -152,6 +156,34 @@ STACKS = {
         alpn=[b"h2", b"http/1.1"], groups=[0x001D, 0x0017, 0x0018, 0x0019],
         sigs=SIG_GO, shares=[0x001D], shuffle=False, pad=False,
         versions=[0x0304, 0x0303], ua="Go-http-client/2.0"),
+    # Rust reqwest on rustls with the farm's own cipher and group choice (farm_foxtrot).
+    "rust_custom": dict(
+        ciphers=[0x1302, 0x1301, 0x1303, 0xC02C, 0xC02B, 0xCCA9, 0xC030, 0xC02F, 0xCCA8,
+                 0x00FF],
+        exts=[0x0000, 0x0005, 0x000A, 0x000B, 0x000D, 0x0017, 0x0010, 0x002B, 0x002D, 0x0033,
+              0x0023],
+        alpn=[b"h2", b"http/1.1"], groups=[0x001D, 0x0017, 0x0018],
+        sigs=[0x0403, 0x0503, 0x0603, 0x0807, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601],
+        shares=[0x001D], shuffle=False, pad=False, versions=[0x0304, 0x0303],
+        ua="example-rs/0.9.1 reqwest/0.12.9"),
+    # PHP (Guzzle on libcurl) with a hardened cipher list, on the farm's VPSes (farm_golf).
+    "php_custom": dict(
+        ciphers=[0x1302, 0x1303, 0x1301, 0xC02F, 0xC030, 0xC02B, 0xC02C, 0xCCA8, 0xCCA9,
+                 0x009E, 0x009F],
+        exts=[0x0000, 0x000B, 0x000A, 0x0023, 0x0010, 0x0016, 0x0017, 0x000D, 0x002B, 0x002D,
+              0x0033],
+        alpn=[b"http/1.1"], groups=[0x001D, 0x0017, 0x0018],
+        sigs=SIG_OPENSSL, shares=[0x001D], shuffle=False, pad=False,
+        versions=[0x0304, 0x0303], ua="GuzzleHttp/7 curl/7.81.0 PHP/8.1.2"),
+    # A third-party desktop client (Qt on OpenSSL) some real users run: uncommon, not a farm.
+    "niche_app": dict(
+        ciphers=[0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8,
+                 0xC013, 0xC014, 0x009C, 0x009D, 0x002F, 0x0035],
+        exts=[0x0000, 0x000B, 0x000A, 0x0023, 0x0010, 0x0016, 0x0017, 0x000D, 0x002B, 0x002D,
+              0x0033, 0x0015],
+        alpn=[b"h2", b"http/1.1"], groups=[0x001D, 0x0017, 0x0018, 0x0019],
+        sigs=SIG_OPENSSL, shares=[0x001D], shuffle=False, pad=True,
+        versions=[0x0304, 0x0303], ua="ExampleDesk/3.2.1 (Qt 6.5)"),
     "curl": dict(
         ciphers=[0x1302, 0x1303, 0x1301, 0xC02C, 0xC030, 0x009F, 0xCCA9, 0xCCA8, 0xCCAA,
                  0xC02B, 0xC02F, 0x009E, 0xC024, 0xC028, 0x006B, 0xC023, 0xC027, 0x0067,
@@ -845,6 +877,82 @@ def build(out_dir, seed, scale):
                      rtt + rnd.randint(-800, 800), rnd.randint(1, 3),
                      gap + rnd.randint(-30_000, 30_000), 1400 + rnd.randint(-50, 50),
                      rnd.randint(800_000, 1_500_000), seq)
+
+    # ---- farm_foxtrot: 30 accounts on their own uncommon stack (Rust reqwest on rustls) for
+    # 2.5 hours, each connecting every 6-14 minutes (about six times an hour) through a
+    # rotating residential proxy: a fresh home device, so a fresh /24, for every connection,
+    # each with its own OS, hops and RTT. Nothing but the JA4 ties one connection to another,
+    # so the link rule cannot find it (exits repeat about never); proxy_rotation can: in an
+    # hour, 30 accounts from about 180 /24s, 6 networks per account where the rule asks 3.
+    # 30 < 40 accounts, so not a new_account_burst either. Generated after farm_echo, so
+    # everything above keeps its bytes.
+    fox = [account_name(seed, "farm_foxtrot", i) for i in range(S(30))]
+    manifest["farms"]["farm_foxtrot"] = sorted(fox)
+    manifest["stacks"]["farm_foxtrot"] = ["rust_custom"]
+    manifest["found_by"]["farm_foxtrot"] = "aggregate"
+    fox_start, fox_end = T0 + 2 * 3600, T0 + 2 * 3600 + 9000
+    for a in fox:
+        t = fox_start + rnd.uniform(0, 600)
+        while t < fox_end:
+            ip = addr.home_v4()
+            conn.run(int(t * 1e6), ip, addr.port(ip), a, "rust_custom",
+                     rnd.choice(["router", "windows", "android"]), rnd.randint(8, 22),
+                     rnd.randint(90_000, 260_000), rnd.choice([1, 2]),
+                     rnd.randint(1_000_000, 4_000_000), 1400 + rnd.randint(-50, 50),
+                     rnd.randint(800_000, 1_500_000), seq)
+            t += rnd.uniform(360, 840)
+
+    # ---- farm_golf: 120 accounts on one uncommon stack (PHP Guzzle on libcurl with its own
+    # cipher list) from the operator's six VPSes in three /24s of one hosting provider (Linux,
+    # 10-14 hops, 15-40 ms). Four rounds 45 minutes apart; each round the orchestrator hands
+    # every account to a random VPS. shared_uncommon_stack: 120 accounts from 3 networks (it
+    # asks 100, and 10 per network). The link rule finds it too, rightly: every VPS is one key
+    # (stack, /24, TCP signature, RTT bucket) of about 60 accounts (below the 500 at which a
+    # key stops linking), and accounts moving between VPSes join the keys into one cluster.
+    # Each round is also a new_account_burst (120 accounts within a minute).
+    golf = [account_name(seed, "farm_golf", i) for i in range(S(120))]
+    manifest["farms"]["farm_golf"] = sorted(golf)
+    manifest["stacks"]["farm_golf"] = ["php_custom"]
+    manifest["found_by"]["farm_golf"] = "link"
+    vps = [(host_in(net), rnd.randint(10, 14), rnd.randint(15_000, 40_000))
+           for net in nets_in(rnd, 141, (94, 95), 3) for _ in range(2)]
+    for r in range(4):
+        t_round = T0 + 5400 + r * 2700
+        for a in golf:
+            ip, hops, rtt = rnd.choice(vps)
+            conn.run(int((t_round + rnd.uniform(0, 40)) * 1e6), ip, addr.port(ip), a,
+                     "php_custom", "linux", hops, rtt + rnd.randint(-800, 800),
+                     rnd.choice([2, 3]), rnd.randint(1_500_000, 2_500_000),
+                     1200 + rnd.randint(-50, 50), rnd.randint(500_000, 1_000_000), seq)
+
+    # ---- niche users: 80 people on a third-party desktop client (an uncommon stack, like
+    # the farms'), each from home (own /24 or /48) and a third of them also from a second
+    # network (office, phone), 1-3 sessions over the six hours. On an uncommon stack they
+    # pass every farm rule's condition; the thresholds must keep them out: about 1.3
+    # networks per account (proxy_rotation asks 3 per account per hour), 80 accounts on
+    # 100 networks (shared_uncommon_stack asks 100 accounts and 10 per network), a few per
+    # 10 minutes (new_account_burst asks 40), no shared /24 (nothing to link).
+    niche = []
+    for i in range(S(80)):
+        a = person("n", i)
+        niche.append(a)
+        nets = [(addr.home_v6() if rnd.random() < 0.08 else addr.home_v4(),
+                 rnd.choice(["windows", "macos", "linux"]), rnd.randint(8, 20),
+                 rnd.randint(8_000, 90_000))]
+        if rnd.random() < 0.33:
+            nets.append((addr.home_v4(), nets[0][1], rnd.randint(8, 20),
+                         rnd.randint(8_000, 90_000)))
+        for t in human_times(rnd, rnd.choice([1, 2, 2, 3]), T0, end_s):
+            ip, osn, hops, rtt = rnd.choice(nets)
+            conn.run(int(t * 1e6), ip, addr.port(ip), a, "niche_app", osn, hops,
+                     rtt + rnd.randint(0, 4000), **human_request("niche_app"),
+                     request_seq=seq)
+    manifest["ordinary"]["niche_app"] = sorted(niche)
+
+    # Which farms each aggregate farm rule must fire for (most accounts of its finding from
+    # that farm); the test also checks that no ordinary account is in any farm rule's finding.
+    manifest["aggregate_found"] = {"proxy_rotation": ["farm_foxtrot"],
+                                   "shared_uncommon_stack": ["farm_golf"]}
 
     os.makedirs(out_dir, exist_ok=True)
     for f in ("manifest.json",):

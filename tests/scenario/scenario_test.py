@@ -9,13 +9,20 @@ only replay. Without --rules the replay runs the built-in pack.
 
 Checks (the issue's acceptance):
   1. every farm is found as its own cluster by the rule kind the manifest names for it
-     (`found_by`: link for the four farms on uncommon stacks, synchrony for farm_echo, which
-     runs headless Chromium and only its timing gives away): some finding of that kind holds
-     at least 95% of the farm's accounts and no other account;
+     (`found_by`: link for the five farms on uncommon stacks that share exits or hosts,
+     synchrony for farm_echo, which runs headless Chromium and only its timing gives away,
+     aggregate for farm_foxtrot, which nothing but its stack and its rotation give away): some
+     finding of that kind holds at least 95% of the farm's accounts and no other account;
   2. no ordinary account is in any farm-linking finding (every link or synchrony finding), and
      no such finding holds accounts of two farms or a farm its manifest kind does not name
      (so lockstep_accounts fires for farm_echo only, and no link finding holds farm_echo);
-  3. the join worked: nearly every connection carried its account (else 1 and 2 say little).
+  3. the aggregate farm rules fire for the farms they are for: for each rule in the manifest's
+     `aggregate_found` (proxy_rotation: farm_foxtrot, rotating a fresh residential exit per
+     connection; shared_uncommon_stack: farm_golf, 120 accounts from three VPS /24s), some
+     finding of that rule whose latest account list is mostly that farm's accounts; and no
+     ordinary account in any revision of any aggregate finding tagged `farm`
+     (new_account_burst, proxy_rotation, shared_uncommon_stack);
+  4. the join worked: nearly every connection carried its account (else 1-3 say little).
 Prints every finding's rule, size and make-up either way, and which rule found each farm, so a
 failure says which rule did what.
 """
@@ -90,8 +97,9 @@ def main():
                                                               attributed))
 
     # Each finding with every account any of its revisions listed (creates and updates list
-    # them; a close only says that it ended).
-    latest, members = {}, collections.defaultdict(set)
+    # them; a close only says that it ended), and the latest list (an aggregate's accounts
+    # move with its window).
+    latest, members, listed = {}, collections.defaultdict(set), {}
     with open(alerts) as f:
         for line in f:
             j = json.loads(line)
@@ -101,10 +109,14 @@ def main():
                 # Aggregates past their exact limit estimate; clusters must list everyone.
                 if j.get("accounts_truncated") and j.get("kind") in CLUSTER_KINDS:
                     fail("finding %s lists only part of its accounts" % j["finding_id"])
+            if j["accounts"]:
+                listed[j["finding_id"]] = j
     findings = sorted(latest.values(), key=lambda j: (j["rule"], -len(members[j["finding_id"]])))
 
     errors = []
     found = {}
+    aggregate_found = m.get("aggregate_found", {})  # rule -> farms it must fire for
+    fired = collections.defaultdict(list)  # (rule, farm) -> its findings' sizes
     print("scenario_test: %d findings" % len(findings))
     for j in findings:
         accts = members[j["finding_id"]]
@@ -114,6 +126,25 @@ def main():
             j["rule"], j.get("kind", "?"), j["activity"], len(accts), dict(farms),
             dict(ordinary)))
         kind = j.get("kind")
+        if kind == "aggregate":
+            if ordinary and "farm" in j.get("tags", []):
+                errors.append("%s finding %s holds ordinary accounts: %s" % (
+                    j["rule"], j["finding_id"], dict(ordinary)))
+            rev = listed.get(j["finding_id"], {"accounts": []})
+            last = collections.Counter(farm_of.get(x) for x in rev["accounts"])
+            if last and j["rule"] in aggregate_found:
+                farm, n = last.most_common(1)[0]
+                if farm and 2 * n > sum(last.values()):
+                    fired[(j["rule"], farm)].append("%d/%d%s" % (
+                        n, sum(last.values()),
+                        " (truncated)" if rev.get("accounts_truncated") else ""))
+        if kind not in CLUSTER_KINDS + ("aggregate",):
+            continue
+        # Each farm's best finding of its kind: the most of its accounts, nobody else's.
+        if len(farms) == 1 and not ordinary:
+            (farm, n), = farms.items()
+            if kind == found_by[farm] and n > found.get(farm, (0,))[0]:
+                found[farm] = (n, j["rule"], j["finding_id"])
         if kind not in CLUSTER_KINDS:
             continue
         if ordinary:
@@ -126,11 +157,6 @@ def main():
             if kind != found_by[farm]:
                 errors.append("%s finding %s (%s) holds %s, which only %s should find" % (
                     j["rule"], j["finding_id"], kind, farm, found_by[farm]))
-        # Each farm's best finding of its kind: the most of its accounts, nobody else's.
-        if len(farms) == 1 and not ordinary:
-            (farm, n), = farms.items()
-            if kind == found_by[farm] and n > found.get(farm, (0,))[0]:
-                found[farm] = (n, j["rule"], j["finding_id"])
 
     for farm, accts in sorted(m["farms"].items()):
         kind = found_by[farm]
@@ -147,6 +173,14 @@ def main():
             errors.append("%s: no %s finding holds %.0f%% of its %d accounts on its own "
                           "(best %.1f%%)" % (farm, kind, 100 * COVERAGE, len(accts),
                                              100 * share))
+    for rule, farms in sorted(aggregate_found.items()):
+        for farm in farms:
+            sizes = fired.get((rule, farm))
+            if sizes:
+                print("scenario_test: %-21s fired for %s: %d finding(s), farm/listed accounts "
+                      "%s" % (rule, farm, len(sizes), ", ".join(sizes)))
+            else:
+                errors.append("%s: no finding mostly of %s" % (rule, farm))
     if errors:
         fail("\n  " + "\n  ".join(errors))
     print("scenario_test: PASS")
