@@ -305,13 +305,7 @@ std::optional<uint64_t> Engine::item_hash(const EvalContext& ctx, const KeyItem&
 }
 
 std::optional<uint64_t> Engine::tuple_hash(const EvalContext& ctx, std::span<const KeyItem> items) {
-    uint64_t h = kTupleHashSeed;
-    for (const KeyItem& k : items) {
-        const auto one = item_hash(ctx, k);
-        if (!one) return std::nullopt;
-        h = tuple_hash_step(h, *one);
-    }
-    return h;
+    return tuple_hash_of(items, [&](const KeyItem& k) { return item_hash(ctx, k); });
 }
 
 void Engine::select(size_t slot) {

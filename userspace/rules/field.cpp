@@ -204,13 +204,7 @@ uint64_t tuple_hash_step(uint64_t h, uint64_t item_hash) {
 }
 
 std::optional<uint64_t> key_hash(const EvalContext& ctx, std::span<const KeyItem> items) {
-    uint64_t h = kTupleHashSeed;
-    for (const KeyItem& k : items) {
-        const auto one = key_hash(ctx, k);
-        if (!one) return std::nullopt;
-        h = tuple_hash_step(h, *one);
-    }
-    return h;
+    return tuple_hash_of(items, [&](const KeyItem& k) { return key_hash(ctx, k); });
 }
 
 bool append_key_text(const EvalContext& ctx, std::span<const KeyItem> items, std::string& out) {

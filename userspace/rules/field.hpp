@@ -120,6 +120,18 @@ uint64_t string_key_hash(std::string_view s);
 inline constexpr uint64_t kTupleHashSeed = 0x243F6A8885A308D3ull;
 uint64_t tuple_hash_step(uint64_t h, uint64_t item_hash);
 std::optional<uint64_t> key_hash(const EvalContext& ctx, std::span<const KeyItem> items);
+// The same tuple hash over item hashes that `one(item)` gives (the engine's, cached per
+// observation): one definition of how a tuple's hash is formed.
+template <typename OneHash>
+std::optional<uint64_t> tuple_hash_of(std::span<const KeyItem> items, OneHash&& one) {
+    uint64_t h = kTupleHashSeed;
+    for (const KeyItem& k : items) {
+        const std::optional<uint64_t> v = one(k);
+        if (!v) return std::nullopt;
+        h = tuple_hash_step(h, *v);
+    }
+    return h;
+}
 // Appends the tuple's text to `out`, items separated by '|'; false (out unchanged) when any is
 // absent. `out` is the caller's and keeps its capacity, so steady state allocates nothing.
 bool append_key_text(const EvalContext& ctx, std::span<const KeyItem> items, std::string& out);
