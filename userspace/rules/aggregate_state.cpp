@@ -42,6 +42,7 @@ uint32_t AggregateState::allocate(uint64_t hash, std::string_view text, int64_t 
     x.sums.assign(ring_ * cfg_.sum_fields, 0.0);
     x.distinct.clear();
     x.distinct.resize(cfg_.distinct_fields);
+    x.serial = next_serial_++;
     x.used = true;
     x.prev = lru_tail_;
     x.next = kNoGroup;
@@ -74,20 +75,30 @@ void AggregateState::advance(Group& x, int64_t slice) {
     x.head = slice;
 }
 
-void AggregateState::prefetch(const AggregateInput& in, int stage) const {
+uint64_t AggregateState::memo_key(const Group& x, const AggregateInput& in, int64_t slice) {
+    uint64_t k = mix64(x.serial ^ mix64(static_cast<uint64_t>(slice)));
+    for (uint64_t d : in.distinct)
+        k = mix64(k ^ d);
+    return k == 0 ? 1 : k;
+}
+
+bool AggregateState::prefetch(int64_t t, const AggregateInput& in, int stage) const {
     const uint32_t g = index_.find(in.group_hash);
-    if (g == HashIndex::kNone) return;
+    if (g == HashIndex::kNone) return false;
     const Group& x = groups_[g];
+    if (memo_hit(x, in, window_.slice(std::clamp(t, -kMaxEventTime, kMaxEventTime)))) return false;
     const size_t nd = std::min<size_t>(x.distinct.size(), in.distinct.size());
     for (size_t f = 0; f < nd; ++f) {
         if (in.distinct[f] != 0) x.distinct[f].prefetch(in.distinct[f], stage);
     }
+    return nd != 0;
 }
 
-uint32_t AggregateState::observe(int64_t t, const AggregateInput& in) {
+uint32_t AggregateState::observe(int64_t t, const AggregateInput& in, bool* created) {
     t = std::clamp(t, -kMaxEventTime, kMaxEventTime);
     now_ = std::max(now_, t);
     uint32_t g = index_.find(in.group_hash);
+    if (created) *created = g == HashIndex::kNone;
     if (g == HashIndex::kNone) {
         g = allocate(in.group_hash, in.group_text, t);
     } else {
@@ -107,9 +118,18 @@ uint32_t AggregateState::observe(int64_t t, const AggregateInput& in) {
         for (size_t f = 0; f < n; ++f)
             x.sums[i * cfg_.sum_fields + f] += in.sums[f];
     }
+    if (memo_hit(x, in, slice)) {
+        ++memo_skips_;
+        return g;
+    }
     const size_t nd = std::min<size_t>(cfg_.distinct_fields, in.distinct.size());
     for (size_t f = 0; f < nd; ++f) {
         if (in.distinct[f] != 0) x.distinct[f].add(in.distinct[f], t, now_, dcfg_);
+    }
+    if (in.account != UINT32_MAX && nd != 0) {
+        if (in.account >= memo_.size())
+            memo_.resize(std::max<size_t>(in.account + 1, memo_.size() + memo_.size() / 2), 0);
+        memo_[in.account] = memo_key(x, in, slice);
     }
     return g;
 }
@@ -196,7 +216,8 @@ void AggregateState::merge(const AggregateState& o) {
 }
 
 size_t AggregateState::memory_bytes() const {
-    size_t b = groups_.capacity() * sizeof(Group) + free_.capacity() * 4 + index_.memory_bytes();
+    size_t b = groups_.capacity() * sizeof(Group) + free_.capacity() * 4 + index_.memory_bytes() +
+               memo_.capacity() * sizeof(uint64_t);
     for (const Group& x : groups_) {
         if (!x.used) continue;
         b += x.counts.capacity() * 4 + x.sums.capacity() * 8 +

@@ -19,6 +19,7 @@
 
 #include "rules/distinct_counter.hpp"
 #include "rules/hash_index.hpp"
+#include "rules/huge_page_allocator.hpp"
 #include "rules/state_codec.hpp"
 #include "rules/window.hpp"
 
@@ -40,6 +41,9 @@ struct AggregateInput {
     std::string_view group_text;         // display form of the group values, kept when new
     std::span<const uint64_t> distinct;  // one value hash per distinct field; 0 = absent
     std::span<const double> sums;        // one value per sum field (absent = 0)
+    // The account's table id (AccountTable), when known: lets the state skip distinct values
+    // this account has already added to the group within the current slice (see memo_).
+    uint32_t account = UINT32_MAX;
 };
 
 class AggregateState {
@@ -55,12 +59,20 @@ class AggregateState {
     explicit AggregateState(const AggregateConfig& cfg);
 
     // Adds one observation at event time t; returns its group's handle, valid until the group
-    // is evicted or expires. The state's clock (now()) is the largest t seen.
-    uint32_t observe(int64_t t, const AggregateInput& in);
+    // is evicted or expires. The state's clock (now()) is the largest t seen. *created (if
+    // given) says whether the group is new, so a caller that formats group_text only then can
+    // pass it through set_text() instead of looking the group up first.
+    uint32_t observe(int64_t t, const AggregateInput& in, bool* created = nullptr);
+    void set_text(uint32_t g, std::string_view text) { groups_[g].info.text.assign(text); }
     // Starts loading what observe(t, in) will read of the group's distinct counters (stage 0,
-    // then 1: see SlidingHll::prefetch). The engine calls it for every matching rule before
-    // it feeds any, so their cache misses overlap.
-    void prefetch(const AggregateInput& in, int stage) const;
+    // then 1: see SlidingHll::prefetch), unless the account's memo says observe() will not
+    // read them. The engine calls it for every matching rule before it feeds any, so their
+    // cache misses overlap; prefetch_account() before that, so the memo has arrived.
+    // Returns whether observe() would read them (false: no group yet, or the memo says not).
+    bool prefetch(int64_t t, const AggregateInput& in, int stage) const;
+    void prefetch_account(uint32_t account) const {
+        if (account < memo_.size()) __builtin_prefetch(&memo_[account]);
+    }
 
     // Measures of a group at `now` (normally now()).
     uint64_t count(uint32_t g, int64_t now) const;
@@ -81,6 +93,7 @@ class AggregateState {
     int64_t now() const { return now_; }
     size_t groups() const { return index_.size(); }
     uint64_t evicted() const { return evicted_; }
+    uint64_t memo_skips() const { return memo_skips_; }  // observations whose adds were skipped
     const AggregateConfig& config() const { return cfg_; }
     size_t memory_bytes() const;
 
@@ -94,6 +107,7 @@ class AggregateState {
         std::vector<uint32_t> counts;  // ring, slices_spanned entries
         std::vector<double> sums;      // ring x sum_fields
         std::vector<DistinctCounter> distinct;
+        uint64_t serial = 0;                        // unique per group lifetime (memo keys)
         uint32_t prev = kNoGroup, next = kNoGroup;  // LRU list
         bool used = false;
     };
@@ -104,6 +118,11 @@ class AggregateState {
     void advance(Group& grp, int64_t slice);
     template <class F>
     void for_live_slices(const Group& grp, int64_t now, F f) const;
+    // What memo_ holds after `in` was added to group x in `slice` (never 0).
+    static uint64_t memo_key(const Group& x, const AggregateInput& in, int64_t slice);
+    bool memo_hit(const Group& x, const AggregateInput& in, int64_t slice) const {
+        return in.account < memo_.size() && memo_[in.account] == memo_key(x, in, slice);
+    }
 
     AggregateConfig cfg_;
     Window window_;
@@ -115,6 +134,14 @@ class AggregateState {
     uint32_t lru_head_ = kNoGroup, lru_tail_ = kNoGroup;  // head = least recently updated
     int64_t now_ = INT64_MIN;
     uint64_t evicted_ = 0;
+    uint64_t next_serial_ = 1;
+    uint64_t memo_skips_ = 0;
+    // Per account id: the key of its latest distinct values added (group, values, slice). An
+    // account sends many connections a minute, all with the same values: adding them again
+    // within the slice changes no counter (an exact set keeps times per slice, a sketch per
+    // tick of at least a slice), so observe() skips the counters, their cache misses and the
+    // prefetches. Not saved: a cache, empty after load().
+    HugeVector<uint64_t> memo_;
 };
 
 }  // namespace sybilwatch::rules

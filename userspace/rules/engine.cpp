@@ -104,6 +104,8 @@ struct Engine::Runtime {
     std::optional<uint64_t> group_hash;  // of the current observation (prepare_aggregate)
     std::vector<LinkKey> link_keys;      // of the current observation (prepare_link)
     int account_measure = -1;            // slot of distinct(account), if measured
+    // The current observation's update reads distinct counters (AggregateState::prefetch).
+    bool agg_reads = false;
 
     struct Group {
         IdSet accounts;  // bounded
@@ -379,9 +381,11 @@ void Engine::observe(std::span<const identity::AttributedObservation> batch) {
             for (const std::string* str : {&c.account, &c.ja4, &c.tcp_sig})
                 __builtin_prefetch(str->data(), 1);
             if (ids_[i] == AccountTable::kNoAccount) continue;
+            cur_ = i;  // its condition results, from step 1
             for (const auto& rp : runtimes_) {
                 if (rp->sync) rp->sync->prefetch(ids_[i]);
                 if (rp->link) rp->link->prefetch_account(ids_[i]);
+                if (rp->agg && cond_result(rp->condition) == 2) rp->agg->prefetch_account(ids_[i]);
             }
         }
         // 4. Second-level account state: a synchrony bitset, a link node.
@@ -463,7 +467,7 @@ void Engine::observe_one(const identity::AttributedObservation& a, const EvalCon
         matched_.push_back(i);
         if (r.agg) {
             prepare_aggregate(r, ctx);
-            if (r.group_hash) r.agg->prefetch(aggregate_input(r), 0);
+            r.agg_reads = r.group_hash && r.agg->prefetch(t, aggregate_input(r, account), 0);
         } else if (account != AccountTable::kNoAccount) {
             if (r.link) {
                 prepare_link(r, ctx);
@@ -481,7 +485,8 @@ void Engine::observe_one(const identity::AttributedObservation& a, const EvalCon
             staged = true;
             for (uint32_t j : matched_) {
                 const Runtime& other = *runtimes_[j];
-                if (other.agg && other.group_hash) other.agg->prefetch(aggregate_input(other), 1);
+                if (other.agg && other.agg_reads)
+                    other.agg->prefetch(t, aggregate_input(other, account), 1);
             }
         }
         switch (r.spec->kind) {
@@ -513,8 +518,9 @@ void Engine::prepare_aggregate(Runtime& r, const EvalContext& ctx) {
     }
 }
 
-AggregateInput Engine::aggregate_input(const Runtime& r) {
+AggregateInput Engine::aggregate_input(const Runtime& r, uint32_t account) {
     AggregateInput in;
+    in.account = account;
     in.group_hash = r.group_hash.value_or(0);
     in.distinct = r.distinct_hashes;
     in.sums = r.sums;
@@ -643,10 +649,10 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
         }
         return std::string_view(key_text_);
     };
-    AggregateInput in = aggregate_input(r);
-    if (r.agg->find(*gh) == AggregateState::kNoGroup) in.group_text = text();
-    const uint32_t g = r.agg->observe(t, in);
+    bool created = false;
+    const uint32_t g = r.agg->observe(t, aggregate_input(r, account), &created);
     if (g == AggregateState::kNoGroup) return;
+    if (created) r.agg->set_text(g, text());
     if (r.groups.size() >= opt_.max_groups && !r.groups.contains(*gh)) {
         // The state evicts least recently used groups; forget ours that it no longer has.
         std::erase_if(r.groups, [&](const auto& e) {

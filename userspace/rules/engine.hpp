@@ -118,7 +118,7 @@ class Engine {
     void on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
     // An aggregate rule's input from the observation, kept in its runtime for on_aggregate.
     void prepare_aggregate(Runtime& r, const EvalContext& ctx);
-    static AggregateInput aggregate_input(const Runtime& r);
+    static AggregateInput aggregate_input(const Runtime& r, uint32_t account);
     void on_link(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
     void prepare_link(Runtime& r, const EvalContext& ctx);  // its keys' hashes, kept in r
     // quiet_ns >= 0: also report held-back growth of clusters quiet that long.

@@ -135,5 +135,75 @@ TEST(AggregateState, SaveLoadRoundTripKeepsMeasuresAndLruOrder) {
     EXPECT_FALSE(c.load(r2));
 }
 
+// The per-account memo (AggregateInput::account) skips distinct values an account already
+// added to the group in the current slice. It must change no measure: a state fed with
+// account ids and one fed without agree at every step, exact sets and sketches alike, through
+// accounts moving between groups and networks, out-of-order times, evictions at the group cap
+// (a group recreated within a slice) and, once the stream stops, expiry slice by slice.
+void expect_memo_changes_nothing(uint32_t max_groups) {
+    AggregateConfig cfg;
+    cfg.window_ns = 600 * kSec;  // slices of 9.375 s
+    cfg.distinct_fields = 2;     // account, network
+    cfg.exact_limit = 24;        // the busiest group turns into a sketch
+    cfg.max_groups = max_groups;
+    AggregateState memo(cfg), plain(cfg);
+    uint64_t rng = 7;
+    auto next = [&] { return rng = mix64(rng + 0x9e3779b97f4a7c15ULL); };
+    int64_t t = kT0;
+    for (int i = 0; i < 30000; ++i) {
+        t += static_cast<int64_t>(next() % (kSec / 20));  // 30,000 over ~750 s
+        const uint64_t r = next();
+        // 200 accounts; half of them stop half-way, so values expire at many times.
+        const uint32_t account = static_cast<uint32_t>(r % (i < 15000 ? 200 : 100));
+        // Group 0 is busy (most accounts), 1-3 small; an account mostly keeps its group and
+        // its network.
+        const uint64_t home = account % 8 < 5 ? 0 : 1 + account % 3;
+        const uint64_t group = (r >> 8) % 10 == 0 ? (r >> 12) % 4 : home;
+        const uint64_t net = (r >> 16) % 16 == 0 ? 5000 + (r >> 20) % 50 : 9000 + account / 4;
+        const uint64_t d[2] = {100 + account, net};
+        const int64_t at = (r >> 24) % 20 == 0 ? t - 5 * kSec : t;  // some arrive late
+        memo.observe(at, AggregateInput{group, "g", d, {}, account});
+        plain.observe(at, AggregateInput{group, "g", d, {}});
+        if (i % 97 == 0 || i > 29900) {
+            for (uint64_t k = 0; k < 4; ++k) {
+                const uint32_t gm = memo.find(k), gp = plain.find(k);
+                ASSERT_EQ(gm == AggregateState::kNoGroup, gp == AggregateState::kNoGroup);
+                if (gm == AggregateState::kNoGroup) continue;
+                ASSERT_EQ(memo.count(gm, memo.now()), plain.count(gp, plain.now())) << i;
+                for (size_t f = 0; f < 2; ++f)
+                    ASSERT_EQ(memo.distinct(gm, f, memo.now()), plain.distinct(gp, f, plain.now()))
+                        << "group " << k << " field " << f << " at " << i;
+            }
+        }
+    }
+    EXPECT_GT(memo.memo_skips(), 2'000u);  // repeats within a slice
+    EXPECT_EQ(plain.memo_skips(), 0u);
+    EXPECT_TRUE(max_groups >= 4 || memo.evicted() > 0);
+    bool dropped = false;
+    double at_stop[4][2] = {};
+    for (int64_t dt = 0; dt <= 610 * kSec; dt += kSec) {
+        for (uint64_t k = 0; k < 4; ++k) {
+            const uint32_t gm = memo.find(k), gp = plain.find(k);
+            if (gm == AggregateState::kNoGroup) continue;
+            for (size_t f = 0; f < 2; ++f) {
+                const double m = memo.distinct(gm, f, t + dt);
+                ASSERT_EQ(m, plain.distinct(gp, f, t + dt))
+                    << "group " << k << " field " << f << " at +" << dt / kSec << " s";
+                if (dt == 0) at_stop[k][f] = m;
+                dropped |= dt < 500 * kSec && m < at_stop[k][f];
+            }
+        }
+    }
+    EXPECT_TRUE(dropped || max_groups < 4);  // values did expire at many times
+}
+
+TEST(AggregateState, AccountMemoChangesNoMeasure) {
+    expect_memo_changes_nothing(4);
+}
+
+TEST(AggregateState, AccountMemoChangesNoMeasureWithEvictions) {
+    expect_memo_changes_nothing(3);
+}
+
 }  // namespace
 }  // namespace sybilwatch::rules
