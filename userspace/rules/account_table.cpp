@@ -172,6 +172,15 @@ uint32_t AccountTable::lookup(std::string_view name, uint64_t h, int64_t t,
     return id;
 }
 
+uint32_t AccountTable::touch(uint32_t id, int64_t t, const AccountFacts& facts) {
+    Entry* e = entry(entry_of_[id]);
+    e->last_seen = std::max(e->last_seen, std::clamp(t, -kMaxEventTime, kMaxEventTime));
+    e->ja4 = facts.ja4;
+    e->family = facts.family;
+    e->net = facts.net;
+    return id;
+}
+
 uint32_t AccountTable::find(std::string_view name) const {
     name = name.substr(0, kMaxNameBytes);
     if (name.empty()) return kNoAccount;

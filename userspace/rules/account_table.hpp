@@ -74,6 +74,9 @@ class AccountTable {
     uint32_t intern(std::string_view name, uint64_t name_hash, int64_t t,
                     const AccountFacts& facts);
     uint32_t find(std::string_view name) const;
+    // intern() of a live id's own name, found earlier (peek()): raises its last-seen time to t
+    // and stores `facts`; returns the id.
+    uint32_t touch(uint32_t id, int64_t t, const AccountFacts& facts);
     // Starts loading the index slot intern(name, name_hash, ...) reads first, so the caller
     // can do other work while it arrives.
     void prefetch(uint64_t name_hash) const;

@@ -400,14 +400,14 @@ void Engine::observe(std::span<const identity::AttributedObservation> batch) {
         prefetched_ = true;
         for (size_t i = 0; i < n; ++i) {
             cur_ = i;
-            observe_one(part[i], ctxs_[i], name_hashes_[i]);
+            observe_one(part[i], ctxs_[i], name_hashes_[i], ids_[i]);
         }
         prefetched_ = false;
     }
 }
 
 void Engine::observe_one(const identity::AttributedObservation& a, const EvalContext& ctx,
-                         std::optional<uint64_t> given_hash) {
+                         std::optional<uint64_t> given_hash, uint32_t known_id) {
     ++stats_.observations;
     const int64_t t = a.obs.ts_ns;
     now_ = std::max(now_, t);
@@ -443,8 +443,10 @@ void Engine::observe_one(const identity::AttributedObservation& a, const EvalCon
     s.conn.tcp_sig.assign(a.obs.tcp_sig.view());
     s.conn.user_agent.assign(a.user_agent);
     if (a.attributed()) {
-        account = accounts_.intern(name, name_hash, t,
-                                   AccountFacts::of(a.obs.src, intern_ja4(ctx, a.obs.ja4.view())));
+        const AccountFacts facts = AccountFacts::of(a.obs.src, intern_ja4(ctx, a.obs.ja4.view()));
+        account = known_id != AccountTable::kNoAccount
+                      ? accounts_.touch(known_id, t, facts)
+                      : accounts_.intern(name, name_hash, t, facts);
         if (account == AccountTable::kNoAccount) ++stats_.accounts_refused;
     }
     s.account = account;

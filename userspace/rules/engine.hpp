@@ -110,8 +110,11 @@ class Engine {
     };
 
     // name_hash: AccountTable::hash of the (truncated) account name, or nullopt to compute it.
+    // known_id: the account's id when a batch's look-ahead found it (ids stay valid within a
+    // batch: only advance() frees them), so the name is not looked up again.
     void observe_one(const identity::AttributedObservation& a, const EvalContext& ctx,
-                     std::optional<uint64_t> name_hash);
+                     std::optional<uint64_t> name_hash,
+                     uint32_t known_id = AccountTable::kNoAccount);
     void build_runtimes(std::shared_ptr<const RuleSet> rules,
                         std::vector<std::unique_ptr<Runtime>>* previous);
     void on_match(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
