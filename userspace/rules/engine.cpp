@@ -113,7 +113,9 @@ struct Engine::Runtime {
         uint32_t revision = 0;
         double level = 0;  // distinct(account) or count at the last report
         int64_t first_seen = 0, last_seen = 0;
-        int64_t evaluated_ns = 0;  // event time its measures were last computed
+        int64_t evaluated_ns = 0;                // event time its measures were last computed
+        int64_t reported_at = 0;                 // engine time of its last finding
+        std::vector<std::string> output_fields;  // the output's %FIELD texts then (not saved)
         uint64_t observations = 0;
         Volume volume;
     };
@@ -640,21 +642,16 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
     const RuleSpec& s = *r.spec;
     if (!r.group_hash) return;  // no group (prepare_aggregate)
     const auto gh = r.group_hash;
-    // The group's text is kept by the state when the group is new, and shown in findings:
-    // formatted only then, not per observation.
-    bool have_text = false;
-    auto text = [&] {
-        if (!have_text) {
-            key_text_.clear();
-            if (!s.group_by.empty()) append_key_text(ctx, s.group_by, key_text_);
-            have_text = true;
-        }
-        return std::string_view(key_text_);
-    };
     bool created = false;
     const uint32_t g = r.agg->observe(t, aggregate_input(r, account), &created);
     if (g == AggregateState::kNoGroup) return;
-    if (created) r.agg->set_text(g, text());
+    if (created) {
+        // The group's text is kept by the state and shown in findings: formatted only when
+        // the group is new, not per observation.
+        key_text_.clear();
+        if (!s.group_by.empty()) append_key_text(ctx, s.group_by, key_text_);
+        r.agg->set_text(g, key_text_);
+    }
     if (r.groups.size() >= opt_.max_groups && !r.groups.contains(*gh)) {
         // The state evicts least recently used groups; forget ours that it no longer has.
         std::erase_if(r.groups, [&](const auto& e) {
@@ -680,6 +677,16 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
         return;
     grp.evaluated_ns = t;
     const int64_t now = r.agg->now();
+    measure_aggregate(r, g);
+    if (!s.threshold.eval(r.measures)) return;
+    const double level = r.account_measure >= 0 ? r.measures[r.account_measure]
+                                                : static_cast<double>(r.agg->count(g, now));
+    if (grp.reported && level < grp.level * opt_.update_factor) return;
+    report_aggregate(r, *gh, g, level, &ctx);
+}
+
+void Engine::measure_aggregate(Runtime& r, uint32_t g) {
+    const int64_t now = r.agg->now();
     for (size_t i = 0; i < r.measure_src.size(); ++i) {
         const auto [src, idx] = r.measure_src[i];
         switch (src) {
@@ -697,21 +704,25 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
                 break;
         }
     }
-    if (!s.threshold.eval(r.measures)) return;
-    const double level = r.account_measure >= 0 ? r.measures[r.account_measure]
-                                                : static_cast<double>(r.agg->count(g, now));
-    if (grp.reported && level < grp.level * opt_.update_factor) return;
+}
+
+void Engine::report_aggregate(Runtime& r, uint64_t gh, uint32_t g, double level,
+                              const EvalContext* ctx) {
+    const RuleSpec& s = *r.spec;
+    Runtime::Group& grp = r.groups[gh];
+    const std::string_view text = r.agg->info(g).text;
     Finding& f = scratch_;
-    start_finding(r, std::to_string(*gh), f);
+    start_finding(r, std::to_string(gh), f);
     f.activity = grp.reported ? FindingActivity::Update : FindingActivity::Create;
     f.revision = grp.reported ? grp.revision + 1 : 0;
     grp.revision = f.revision;
     grp.reported = true;
     grp.level = level;
+    grp.reported_at = now_;
     if (!s.group_by.empty()) {
-        f.group.emplace_back(key_name(s.group_by), text());
+        f.group.emplace_back(key_name(s.group_by), text);
         f.keys.push_back(
-            {key_name(s.group_by), std::string(text()),
+            {key_name(s.group_by), std::string(text),
              static_cast<uint64_t>(r.account_measure >= 0 ? r.measures[r.account_measure]
                                                           : grp.accounts.size())});
     }
@@ -729,11 +740,34 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
     f.server_bytes = grp.volume.server_bytes;
     f.first_seen_ns = grp.first_seen;
     f.last_seen_ns = grp.last_seen;
-    if (!s.output.empty())
-        s.output.render(&ctx, r.measures, f.output);
-    else
+    if (s.output.empty()) {
         f.output = s.desc;
+    } else if (ctx) {
+        s.output.field_texts(*ctx, grp.output_fields);
+        s.output.render(ctx, r.measures, f.output);
+    } else {
+        s.output.render_with(grp.output_fields, r.measures, f.output);
+    }
     emit(f);
+}
+
+void Engine::catch_up_aggregates(Runtime& r, int64_t quiet_ns) {
+    // Growth the update factor held back (a group of 100 accounts that reaches 120 raises no
+    // update at factor 1.5) is reported once the finding has been quiet for quiet_ns, so the
+    // last finding of a farm shows its whole size, as drain_cluster_events() does for clusters.
+    for (auto& [gh, grp] : r.groups) {
+        if (!grp.reported || now_ - grp.reported_at < quiet_ns) continue;
+        const uint32_t g = r.agg->find(gh);
+        if (g == AggregateState::kNoGroup) continue;
+        measure_aggregate(r, g);
+        if (!r.spec->threshold.eval(r.measures)) continue;
+        const double level = r.account_measure >= 0
+                                 ? r.measures[r.account_measure]
+                                 : static_cast<double>(r.agg->count(g, r.agg->now()));
+        // Whole accounts: a sketch's estimate moves by fractions without anyone new.
+        if (std::llround(level) <= std::llround(grp.level)) continue;
+        report_aggregate(r, gh, g, level, nullptr);
+    }
 }
 
 void Engine::prepare_link(Runtime& r, const EvalContext& ctx) {
@@ -895,6 +929,7 @@ void Engine::advance(int64_t now_ns) {
             closed.clear();
             r.agg->expire(now_, &closed);
             close_aggregate_groups(r, closed);
+            catch_up_aggregates(r, opt_.catch_up_ns);
         } else if (r.link) {
             r.link->advance(now_);
             drain_cluster_events(r, opt_.catch_up_ns);
@@ -913,8 +948,10 @@ void Engine::advance(int64_t now_ns) {
 
 void Engine::flush() {
     advance(now_);  // rebuilds the clusters with what was observed since the last advance
-    for (auto& rp : runtimes_)
+    for (auto& rp : runtimes_) {
         if (rp->link || rp->sync) drain_cluster_events(*rp, 0);
+        if (rp->agg) catch_up_aggregates(*rp, 0);
+    }
 }
 
 std::vector<uint8_t> Engine::save() const {
@@ -1001,6 +1038,7 @@ StateIoResult Engine::restore(std::span<const uint8_t> bytes) {
             g.first_seen = r.i64();
             g.last_seen = r.i64();
             g.observations = r.u64();
+            g.reported_at = g.last_seen;  // not saved: the catch-up counts from the last event
             const uint32_t na = r.count(4, opt_.finding_accounts);
             for (uint32_t j = 0; j < na && r.ok(); ++j) {
                 const uint32_t a = r.u32();

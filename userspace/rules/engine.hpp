@@ -127,6 +127,13 @@ class Engine {
     // quiet_ns >= 0: also report held-back growth of clusters quiet that long.
     void drain_cluster_events(Runtime& r, int64_t quiet_ns = -1);
     void close_aggregate_groups(Runtime& r, std::span<const uint64_t> closed);
+    void measure_aggregate(Runtime& r, uint32_t g);  // r.measures of group g, now
+    // A Create or Update of aggregate group gh (state handle g) from r.measures; ctx: the
+    // observation that raised it, or null for a catch-up (catch_up_aggregates).
+    void report_aggregate(Runtime& r, uint64_t gh, uint32_t g, double level,
+                          const EvalContext* ctx);
+    // Reports growth the update factor held back in findings quiet for quiet_ns.
+    void catch_up_aggregates(Runtime& r, int64_t quiet_ns);
 
     // Finding assembly.
     void start_finding(const Runtime& r, std::string_view id_seed, Finding& f) const;

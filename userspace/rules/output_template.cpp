@@ -125,16 +125,41 @@ bool OutputTemplate::compile(std::string_view text, Measures allowed, MeasureTab
     return true;
 }
 
+void OutputTemplate::field_texts(const EvalContext& ctx, std::vector<std::string>& out) const {
+    out.clear();
+    std::array<char, kKeyTextMax> buf;
+    for (const Piece& p : pieces_) {
+        if (p.kind != Piece::Kind::Field) continue;
+        const auto t = key_text(ctx, KeyItem{p.field, 0}, buf);
+        out.emplace_back(t ? *t : std::string_view("<NA>"));
+    }
+}
+
+void OutputTemplate::render_with(std::span<const std::string> fields,
+                                 std::span<const double> measures, std::string& out) const {
+    render_impl(nullptr, fields, measures, out);
+}
+
 void OutputTemplate::render(const EvalContext* ctx, std::span<const double> measures,
                             std::string& out) const {
+    render_impl(ctx, {}, measures, out);
+}
+
+void OutputTemplate::render_impl(const EvalContext* ctx, std::span<const std::string> fields,
+                                 std::span<const double> measures, std::string& out) const {
     std::array<char, kKeyTextMax> buf;
+    size_t field = 0;
     for (const Piece& p : pieces_) {
         switch (p.kind) {
             case Piece::Kind::Text:
                 out.append(literal_, p.begin, p.end - p.begin);
                 break;
             case Piece::Kind::Field: {
-                const auto t = ctx ? key_text(*ctx, KeyItem{p.field, 0}, buf) : std::nullopt;
+                const auto t = ctx ? key_text(*ctx, KeyItem{p.field, 0}, buf)
+                               : field < fields.size()
+                                   ? std::optional<std::string_view>(fields[field])
+                                   : std::nullopt;
+                ++field;
                 out += t ? *t : std::string_view("<NA>");
                 break;
             }

@@ -30,11 +30,19 @@ class OutputTemplate {
     // Appends the rendered text to `out` (e.g. Finding::output). `ctx` may be null (a finding
     // closed by time alone): fields then print as <NA>. `measures[slot]` as for Threshold.
     void render(const EvalContext* ctx, std::span<const double> measures, std::string& out) const;
+    // The text of each %FIELD placeholder for `ctx`, in order (absent: <NA>), and render() with
+    // such texts in place of an observation: a finding updated later (a catch-up of growth the
+    // update factor held back) keeps the field values of the observation that last raised it.
+    void field_texts(const EvalContext& ctx, std::vector<std::string>& out) const;
+    void render_with(std::span<const std::string> fields, std::span<const double> measures,
+                     std::string& out) const;
 
     const std::string& text() const { return text_; }
     bool empty() const { return pieces_.empty(); }
 
   private:
+    void render_impl(const EvalContext* ctx, std::span<const std::string> fields,
+                     std::span<const double> measures, std::string& out) const;
     struct Piece {
         enum class Kind : uint8_t { Text, Field, Measure };
         Kind kind = Kind::Text;

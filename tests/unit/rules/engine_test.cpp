@@ -182,40 +182,95 @@ void grow_farm(Engine& e) {
         feed(kT0 + 30 * kSec, "farm-" + std::to_string(i), "192.0.2.11", kStack);
     e.advance(kT0 + 40 * kSec);
 }
+
+const char* const kRotationRule =
+    "- rule: rotation\n  desc: one stack, many accounts\n  kind: aggregate\n"
+    "  condition: account exists\n  group_by: [ja4]\n  window: 1h\n"
+    "  threshold: distinct(account) >= 10\n"
+    "  output: '%account_count accounts on %ja4, last from %ip'\n";
+
+// 10 accounts raise the finding at t0 + 9 s; 3 more follow (13 < 10 x 1.5: held back).
+void grow_group(Engine& e) {
+    Feeder feed{e};
+    for (int i = 0; i < 13; ++i)
+        feed(kT0 + i * kSec, "acct-" + std::to_string(i), "10.0." + std::to_string(i) + ".7",
+             kStack);
+}
 }  // namespace
 
-TEST(Engine, HeldBackClusterGrowthIsReportedAfterTheQuietTime) {
+namespace {
+// A finding's growth under the update factor (1.5x): grow() raises it at `created` accounts
+// and then grows it to `grown`.
+struct Growth {
+    const char* yaml;
+    const char* rule;
+    void (*grow)(Engine&);
+    uint64_t created, grown;
+};
+
+// No Update until the finding has been quiet for the catch-up time (60 s here; raised near
+// t0 + 10 s), then one with the whole size and the same id, then nothing more. Returns it.
+Finding expect_catch_up_after_quiet(const Growth& c) {
     Collect out;
     EngineOptions opt;
     opt.catch_up_ns = 60 * kSec;
-    Engine e(pack(kLinkRule), opt, out);
-    grow_farm(e);
-    ASSERT_EQ(out.of("farm", FindingActivity::Create).size(), 1u);
-    EXPECT_EQ(out.of("farm", FindingActivity::Create)[0].account_count, 10u);
-    EXPECT_TRUE(out.of("farm", FindingActivity::Update).empty());
-    e.advance(kT0 + 65 * kSec);  // the finding was raised at the 10th account (t0 + 9 s)
-    EXPECT_TRUE(out.of("farm", FindingActivity::Update).empty());
+    Engine e(pack(c.yaml), opt, out);
+    c.grow(e);
+    const auto created = out.of(c.rule, FindingActivity::Create);
+    EXPECT_EQ(created.size(), 1u);
+    if (created.size() != 1) return {};
+    EXPECT_EQ(created[0].account_count, c.created);
+    EXPECT_TRUE(out.of(c.rule, FindingActivity::Update).empty());
+    e.advance(kT0 + 65 * kSec);
+    EXPECT_TRUE(out.of(c.rule, FindingActivity::Update).empty());
     e.advance(kT0 + 90 * kSec);
-    auto updated = out.of("farm", FindingActivity::Update);
-    ASSERT_EQ(updated.size(), 1u);
-    EXPECT_EQ(updated[0].account_count, 12u);
-    EXPECT_EQ(updated[0].accounts.size(), 12u);
+    const auto updated = out.of(c.rule, FindingActivity::Update);
+    EXPECT_EQ(updated.size(), 1u);
+    if (updated.size() != 1) return {};
+    EXPECT_EQ(updated[0].finding_id, created[0].finding_id);
+    EXPECT_EQ(updated[0].revision, 1u);
+    EXPECT_EQ(updated[0].account_count, c.grown);
+    EXPECT_EQ(updated[0].accounts.size(), c.grown);
     e.advance(kT0 + 500 * kSec);  // nothing new: no second catch-up
-    EXPECT_EQ(out.of("farm", FindingActivity::Update).size(), 1u);
+    EXPECT_EQ(out.of(c.rule, FindingActivity::Update).size(), 1u);
+    return updated[0];
 }
 
-TEST(Engine, FlushReportsHeldBackGrowthAtOnce) {
+// flush() (the end of a replay, the daemon stopping) reports it at once, and only once.
+void expect_flush_reports_growth(const Growth& c) {
     Collect out;
-    Engine e(pack(kLinkRule), {}, out);  // default quiet time: 5 minutes
-    grow_farm(e);
-    EXPECT_TRUE(out.of("farm", FindingActivity::Update).empty());
+    Engine e(pack(c.yaml), {}, out);  // default quiet time: 5 minutes
+    c.grow(e);
+    EXPECT_TRUE(out.of(c.rule, FindingActivity::Update).empty());
     e.flush();
-    auto updated = out.of("farm", FindingActivity::Update);
+    const auto updated = out.of(c.rule, FindingActivity::Update);
     ASSERT_EQ(updated.size(), 1u);
-    EXPECT_EQ(updated[0].account_count, 12u);
+    EXPECT_EQ(updated[0].account_count, c.grown);
     EXPECT_EQ(updated[0].revision, 1u);
-    e.flush();  // reported: a second flush raises nothing
-    EXPECT_EQ(out.of("farm", FindingActivity::Update).size(), 1u);
+    e.flush();
+    EXPECT_EQ(out.of(c.rule, FindingActivity::Update).size(), 1u);
+}
+
+const Growth kClusterGrowth{kLinkRule, "farm", grow_farm, 10, 12};
+const Growth kGroupGrowth{kRotationRule, "rotation", grow_group, 10, 13};
+}  // namespace
+
+TEST(Engine, HeldBackClusterGrowthIsReportedAfterTheQuietTime) {
+    expect_catch_up_after_quiet(kClusterGrowth);
+}
+
+TEST(Engine, FlushReportsHeldBackClusterGrowthAtOnce) {
+    expect_flush_reports_growth(kClusterGrowth);
+}
+
+TEST(Engine, HeldBackAggregateGrowthIsReportedAfterTheQuietTime) {
+    const Finding u = expect_catch_up_after_quiet(kGroupGrowth);
+    // The output keeps the fields of the observation that raised the finding last (not <NA>).
+    EXPECT_EQ(u.output, std::string("13 accounts on ") + kStack + ", last from 10.0.9.7");
+}
+
+TEST(Engine, FlushReportsHeldBackAggregateGrowthAtOnce) {
+    expect_flush_reports_growth(kGroupGrowth);
 }
 
 TEST(Engine, ReloadKeepsTheStateOfUnchangedRules) {
