@@ -113,8 +113,9 @@ struct Engine::Runtime {
         uint32_t revision = 0;
         double level = 0;  // distinct(account) or count at the last report
         int64_t first_seen = 0, last_seen = 0;
-        int64_t evaluated_ns = 0;                // event time its measures were last computed
-        int64_t reported_at = 0;                 // engine time of its last finding
+        int64_t evaluated_ns = 0;  // event time its measures were last computed
+        int64_t reported_at = 0;   // engine time of its last finding
+        int64_t checked_at = 0;    // ... and of its last catch-up check (catch_up_aggregates)
         std::vector<std::string> output_fields;  // the output's %FIELD texts then (not saved)
         uint64_t observations = 0;
         Volume volume;
@@ -755,8 +756,11 @@ void Engine::catch_up_aggregates(Runtime& r, int64_t quiet_ns) {
     // Growth the update factor held back (a group of 100 accounts that reaches 120 raises no
     // update at factor 1.5) is reported once the finding has been quiet for quiet_ns, so the
     // last finding of a farm shows its whole size, as drain_cluster_events() does for clusters.
+    // A group is looked at once per quiet time, not on every advance: its measures may come
+    // from sketches, and a busy pack has thousands of reported groups.
     for (auto& [gh, grp] : r.groups) {
-        if (!grp.reported || now_ - grp.reported_at < quiet_ns) continue;
+        if (!grp.reported || now_ - std::max(grp.reported_at, grp.checked_at) < quiet_ns) continue;
+        grp.checked_at = now_;
         const uint32_t g = r.agg->find(gh);
         if (g == AggregateState::kNoGroup) continue;
         measure_aggregate(r, g);
