@@ -661,6 +661,10 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
         if (r.groups.size() >= opt_.max_groups) return;
     }
     Runtime::Group& grp = r.groups[*gh];
+    // A group reported before a restore has no output fields (not saved): its next
+    // observation gives them, for a catch-up's output.
+    if (grp.reported && grp.output_fields.empty() && !s.output.empty())
+        s.output.field_texts(ctx, grp.output_fields);
     if (grp.first_seen == 0) grp.first_seen = t;
     grp.last_seen = std::max(grp.last_seen, t);
     ++grp.observations;
