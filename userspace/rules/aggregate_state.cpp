@@ -118,7 +118,8 @@ uint32_t AggregateState::observe(int64_t t, const AggregateInput& in, bool* crea
         for (size_t f = 0; f < n; ++f)
             x.sums[i * cfg_.sum_fields + f] += in.sums[f];
     }
-    if (memo_hit(x, in, slice)) {
+    const uint64_t key = memo_key(x, in, slice);
+    if (in.account < memo_.size() && memo_[in.account] == key) {
         ++memo_skips_;
         return g;
     }
@@ -129,7 +130,7 @@ uint32_t AggregateState::observe(int64_t t, const AggregateInput& in, bool* crea
     if (in.account != UINT32_MAX && nd != 0) {
         if (in.account >= memo_.size())
             memo_.resize(std::max<size_t>(in.account + 1, memo_.size() + memo_.size() / 2), 0);
-        memo_[in.account] = memo_key(x, in, slice);
+        memo_[in.account] = key;
     }
     return g;
 }

@@ -663,7 +663,7 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
     Runtime::Group& grp = r.groups[*gh];
     // A group reported before a restore has no output fields (not saved): its next
     // observation gives them, for a catch-up's output.
-    if (grp.reported && grp.output_fields.empty() && !s.output.empty())
+    if (grp.reported && grp.output_fields.size() != s.output.field_count())
         s.output.field_texts(ctx, grp.output_fields);
     if (grp.first_seen == 0) grp.first_seen = t;
     grp.last_seen = std::max(grp.last_seen, t);

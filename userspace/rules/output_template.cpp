@@ -19,6 +19,7 @@ bool name_char(char c) {
 bool OutputTemplate::compile(std::string_view text, Measures allowed, MeasureTable& table,
                              size_t& err_offset, std::string& err) {
     pieces_.clear();
+    fields_ = 0;
     literal_.clear();
     text_ = std::string(text);
     auto literal = [&](std::string_view s) {
@@ -39,6 +40,7 @@ bool OutputTemplate::compile(std::string_view text, Measures allowed, MeasureTab
         err_offset = off;
         err = std::move(m);
         pieces_.clear();
+        fields_ = 0;
         return false;
     };
     size_t i = 0;
@@ -74,6 +76,7 @@ bool OutputTemplate::compile(std::string_view text, Measures allowed, MeasureTab
             p.kind = Piece::Kind::Field;
             p.field = f->id;
             pieces_.push_back(p);
+            ++fields_;
             continue;
         }
         MeasureRef m;

@@ -39,6 +39,7 @@ class OutputTemplate {
 
     const std::string& text() const { return text_; }
     bool empty() const { return pieces_.empty(); }
+    size_t field_count() const { return fields_; }  // %FIELD placeholders
 
   private:
     void render_impl(const EvalContext* ctx, std::span<const std::string> fields,
@@ -50,6 +51,7 @@ class OutputTemplate {
         uint32_t begin = 0, end = 0;  // Text: range of literal_; Measure: slot in begin
     };
     std::vector<Piece> pieces_;
+    size_t fields_ = 0;
     std::string literal_;
     std::string text_;
 };
