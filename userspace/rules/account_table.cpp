@@ -54,16 +54,22 @@ void AccountTable::prefetch(uint64_t h) const {
     __builtin_prefetch(&slots_[home(static_cast<uint32_t>(h >> 32), mask_)]);
 }
 
-void AccountTable::prefetch_entry(uint64_t h) const {
+void AccountTable::prefetch_entry(std::string_view name, uint64_t h) const {
     const uint32_t tag = static_cast<uint32_t>(h >> 32);
     const Slot s = slots_[home(tag, mask_)];
-    if (s.off != kFree && s.tag == tag) __builtin_prefetch(entry(s.off));
+    if (s.off == kFree || s.tag != tag) return;
+    // Entries are 8-byte aligned, so a 20-30 byte name mostly ends in the next line: peek()
+    // compares all of it.
+    const auto* e = reinterpret_cast<const char*>(entry(s.off));
+    __builtin_prefetch(e);
+    __builtin_prefetch(e + sizeof(Entry) + std::min(name.size(), kMaxNameBytes) - 1);
 }
 
-uint32_t AccountTable::peek(std::string_view name, uint64_t h) const {
-    if (name.empty() || name.size() > kMaxNameBytes) return kNoAccount;
+AccountTable::Ref AccountTable::peek(std::string_view name, uint64_t h) const {
+    if (name.empty() || name.size() > kMaxNameBytes) return {};
     const Slot s = slots_[probe(name, h)];
-    return s.off == kFree ? kNoAccount : entry(s.off)->id;
+    if (s.off == kFree) return {};
+    return {entry(s.off)->id, s.off, epoch_};
 }
 
 size_t AccountTable::probe(std::string_view name, uint64_t h) const {
@@ -172,13 +178,13 @@ uint32_t AccountTable::lookup(std::string_view name, uint64_t h, int64_t t,
     return id;
 }
 
-uint32_t AccountTable::touch(uint32_t id, int64_t t, const AccountFacts& facts) {
-    Entry* e = entry(entry_of_[id]);
+uint32_t AccountTable::touch(const Ref& ref, int64_t t, const AccountFacts& facts) {
+    Entry* e = entry(ref.epoch == epoch_ ? ref.off : entry_of_[ref.id]);
     e->last_seen = std::max(e->last_seen, std::clamp(t, -kMaxEventTime, kMaxEventTime));
     e->ja4 = facts.ja4;
     e->family = facts.family;
     e->net = facts.net;
-    return id;
+    return ref.id;
 }
 
 uint32_t AccountTable::find(std::string_view name) const {
@@ -240,12 +246,14 @@ size_t AccountTable::expire(int64_t now, int64_t horizon_ns) {
         --live_;
         ++n;
     }
+    if (n > 0) ++epoch_;  // a freed id may be handed to another name
     // Freed entries are holes in the arena: rewrite it once they are most of it.
     if (dead_bytes_ >= kChunk && dead_bytes_ * 2 > size_t{chunks_.size()} * kChunk) compact();
     return n;
 }
 
 void AccountTable::compact() {
+    ++epoch_;
     std::vector<HugeBlock> old = std::move(chunks_);
     chunks_.clear();
     arena_end_ = 0;
@@ -319,6 +327,7 @@ bool AccountTable::load(StateReader& r) {
     for (uint32_t id = static_cast<uint32_t>(t.entry_of_.size()); id-- > 0;) {
         if (t.entry_of_[id] == kFree) t.free_.push_back(id);
     }
+    t.epoch_ = epoch_ + 1;
     *this = std::move(t);
     return true;
 }

@@ -57,6 +57,14 @@ class AccountTable {
     static constexpr uint32_t kNoAccount = UINT32_MAX;
     static constexpr size_t kMaxNameBytes = 256;  // longer names are truncated
 
+    // A live account as peek() found it: touch() goes straight to its entry (the id -> entry
+    // map is 4 B x accounts, a cache miss of its own) unless the arena was rewritten since.
+    struct Ref {
+        uint32_t id = kNoAccount;
+        uint32_t off = UINT32_MAX;
+        uint64_t epoch = 0;
+    };
+
     explicit AccountTable(uint32_t capacity = 4'000'000);
     AccountTable(AccountTable&&) noexcept;
     AccountTable& operator=(AccountTable&&) noexcept;
@@ -74,17 +82,18 @@ class AccountTable {
     uint32_t intern(std::string_view name, uint64_t name_hash, int64_t t,
                     const AccountFacts& facts);
     uint32_t find(std::string_view name) const;
-    // intern() of a live id's own name, found earlier (peek()): raises its last-seen time to t
-    // and stores `facts`; returns the id.
-    uint32_t touch(uint32_t id, int64_t t, const AccountFacts& facts);
+    // intern() of a live account's own name, found earlier (peek()) with nothing freed since:
+    // raises its last-seen time to t and stores `facts`; returns the id.
+    uint32_t touch(const Ref& ref, int64_t t, const AccountFacts& facts);
     // Starts loading the index slot intern(name, name_hash, ...) reads first, so the caller
     // can do other work while it arrives.
     void prefetch(uint64_t name_hash) const;
     // Look-ahead for a batch of observations (Engine::observe of a span), in steps that each
     // wait for the previous one's line to arrive: prefetch_entry() starts loading the entry
-    // the home slot points to; peek() is find() with the hash given (no last-seen update).
-    void prefetch_entry(uint64_t name_hash) const;
-    uint32_t peek(std::string_view name, uint64_t name_hash) const;
+    // the home slot points to (both its lines when the name runs into a second one); peek()
+    // is find() with the hash given (no last-seen update).
+    void prefetch_entry(std::string_view name, uint64_t name_hash) const;
+    Ref peek(std::string_view name, uint64_t name_hash) const;
     // The name of a live id ("" for a free one); valid until the next expire() or load().
     std::string_view name(uint32_t id) const;
     int64_t last_seen(uint32_t id) const;
@@ -151,6 +160,8 @@ class AccountTable {
     size_t mask_ = 0;
     size_t live_ = 0;
     uint64_t refused_ = 0;
+    uint64_t epoch_ =
+        0;  // counts arena rewrites (compact, load): a Ref's offset is stale after one
 };
 
 }  // namespace sybilwatch::rules

@@ -375,42 +375,45 @@ void Engine::observe(std::span<const identity::AttributedObservation> batch) {
         }
         // 2. Account entries.
         for (size_t i = 0; i < n; ++i)
-            if (part[i].attributed()) accounts_.prefetch_entry(name_hashes_[i]);
+            if (part[i].attributed())
+                accounts_.prefetch_entry(table_name(part[i]), name_hashes_[i]);
         // 3. Account ids (when known), so their rule states; the samples' text buffers.
         for (size_t i = 0; i < n; ++i) {
-            ids_[i] = part[i].attributed() ? accounts_.peek(table_name(part[i]), name_hashes_[i])
-                                           : AccountTable::kNoAccount;
+            refs_[i] = part[i].attributed() ? accounts_.peek(table_name(part[i]), name_hashes_[i])
+                                            : AccountTable::Ref{};
             const SampleConnection& c = samples_[(sample_next_ + i) % samples_.size()].conn;
             for (const std::string* str : {&c.account, &c.ja4, &c.tcp_sig})
                 __builtin_prefetch(str->data(), 1);
-            if (ids_[i] == AccountTable::kNoAccount) continue;
+            const uint32_t id = refs_[i].id;
+            if (id == AccountTable::kNoAccount) continue;
             cur_ = i;  // its condition results, from step 1
             for (const auto& rp : runtimes_) {
-                if (rp->sync) rp->sync->prefetch(ids_[i]);
-                if (rp->link) rp->link->prefetch_account(ids_[i]);
-                if (rp->agg && cond_result(rp->condition) == 2) rp->agg->prefetch_account(ids_[i]);
+                if (rp->sync) rp->sync->prefetch(id);
+                if (rp->link) rp->link->prefetch_account(id);
+                if (rp->agg && cond_result(rp->condition) == 2) rp->agg->prefetch_account(id);
             }
         }
         // 4. Second-level account state: a synchrony bitset, a link node.
         for (size_t i = 0; i < n; ++i) {
-            if (ids_[i] == AccountTable::kNoAccount) continue;
+            const uint32_t id = refs_[i].id;
+            if (id == AccountTable::kNoAccount) continue;
             for (const auto& rp : runtimes_) {
-                if (rp->sync) rp->sync->prefetch_bits(ids_[i]);
-                if (rp->link) rp->link->prefetch_node(ids_[i]);
+                if (rp->sync) rp->sync->prefetch_bits(id);
+                if (rp->link) rp->link->prefetch_node(id);
             }
         }
         // 5. The observations, in order.
         prefetched_ = true;
         for (size_t i = 0; i < n; ++i) {
             cur_ = i;
-            observe_one(part[i], ctxs_[i], name_hashes_[i], ids_[i]);
+            observe_one(part[i], ctxs_[i], name_hashes_[i], refs_[i]);
         }
         prefetched_ = false;
     }
 }
 
 void Engine::observe_one(const identity::AttributedObservation& a, const EvalContext& ctx,
-                         std::optional<uint64_t> given_hash, uint32_t known_id) {
+                         std::optional<uint64_t> given_hash, const AccountTable::Ref& known) {
     ++stats_.observations;
     const int64_t t = a.obs.ts_ns;
     now_ = std::max(now_, t);
@@ -447,8 +450,8 @@ void Engine::observe_one(const identity::AttributedObservation& a, const EvalCon
     s.conn.user_agent.assign(a.user_agent);
     if (a.attributed()) {
         const AccountFacts facts = AccountFacts::of(a.obs.src, intern_ja4(ctx, a.obs.ja4.view()));
-        account = known_id != AccountTable::kNoAccount
-                      ? accounts_.touch(known_id, t, facts)
+        account = known.id != AccountTable::kNoAccount
+                      ? accounts_.touch(known, t, facts)
                       : accounts_.intern(name, name_hash, t, facts);
         if (account == AccountTable::kNoAccount) ++stats_.accounts_refused;
     }

@@ -110,11 +110,10 @@ class Engine {
     };
 
     // name_hash: AccountTable::hash of the (truncated) account name, or nullopt to compute it.
-    // known_id: the account's id when a batch's look-ahead found it (ids stay valid within a
-    // batch: only advance() frees them), so the name is not looked up again.
+    // known: the account as a batch's look-ahead found it (ids stay valid within a batch:
+    // only advance() frees them), so the name is not looked up again.
     void observe_one(const identity::AttributedObservation& a, const EvalContext& ctx,
-                     std::optional<uint64_t> name_hash,
-                     uint32_t known_id = AccountTable::kNoAccount);
+                     std::optional<uint64_t> name_hash, const AccountTable::Ref& known = {});
     void build_runtimes(std::shared_ptr<const RuleSet> rules,
                         std::vector<std::unique_ptr<Runtime>>* previous);
     void on_match(Runtime& r, const EvalContext& ctx, uint32_t account, int64_t t);
@@ -180,7 +179,7 @@ class Engine {
     std::vector<int8_t> cond_results_;  // kChunk x conditions_
     std::vector<EvalContext> ctxs_;     // of the chunk being observed
     std::array<uint64_t, kChunk> name_hashes_{};
-    std::array<uint32_t, kChunk> ids_{};
+    std::array<AccountTable::Ref, kChunk> refs_{};
     bool prefetched_ = false;        // the current observation's rule states were prefetched
     std::vector<uint32_t> matched_;  // runtimes whose rule matched the current observation
     size_t conditions_ = 0;          // distinct (condition, exceptions) pairs among the runtimes

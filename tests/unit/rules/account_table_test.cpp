@@ -138,6 +138,40 @@ TEST(AccountTable, ExpiryCompactsTheArena) {
     EXPECT_EQ(t.size(), kN / 10 + 1);
 }
 
+// A batch peeks its accounts ahead and touches them later (Engine::observe of a span): the
+// entry offset a Ref carries must not be used once the arena has been rewritten.
+TEST(AccountTable, TouchOfAPeekedRefSurvivesARewrite) {
+    AccountTable t(1'000'000);
+    constexpr uint32_t kN = 50'000;
+    const auto ip = net::IpAddress::parse("198.51.100.1");
+    auto name = [](uint32_t i) { return "user-" + std::to_string(i) + "@example.com"; };
+    for (uint32_t i = 0; i < kN; ++i)
+        t.intern(name(i), AccountTable::hash(name(i)), kT0 + (i % 10 == 0 ? 100 * kSec : 0),
+                 AccountFacts::of(ip, i));
+    const std::string kept = name(40'000);
+    const AccountTable::Ref before = t.peek(kept, AccountTable::hash(kept));
+    ASSERT_EQ(before.id, 40'000u);
+    // Unchanged table: the Ref's entry is the account's.
+    EXPECT_EQ(t.touch(before, kT0 + 101 * kSec, AccountFacts::of(ip, 7)), 40'000u);
+    EXPECT_EQ(t.facts(40'000).ja4, 7u);
+    EXPECT_EQ(t.last_seen(40'000), kT0 + 101 * kSec);
+
+    const size_t full = t.memory_bytes();
+    t.expire(kT0 + 50 * kSec, 10 * kSec);  // frees 90% and rewrites the arena
+    ASSERT_LT(t.memory_bytes(), full * 2 / 3);
+    EXPECT_EQ(t.touch(before, kT0 + 102 * kSec, AccountFacts::of(ip, 8)), 40'000u);
+    EXPECT_EQ(t.facts(40'000).ja4, 8u);
+    EXPECT_EQ(t.last_seen(40'000), kT0 + 102 * kSec);
+    EXPECT_EQ(t.name(40'000), kept);
+    for (uint32_t i = 0; i < kN; i += 10) {
+        if (i == 40'000) continue;
+        ASSERT_EQ(t.facts(i).ja4, i) << name(i);
+    }
+
+    // A name not in the table peeks as no account.
+    EXPECT_EQ(t.peek("nobody", AccountTable::hash("nobody")).id, AccountTable::kNoAccount);
+}
+
 TEST(AccountTable, LoadRefusesANameTwice) {
     AccountTable a;
     a.intern("x", kT0);
