@@ -7,6 +7,7 @@
 
 #include "rules/eval_context.hpp"
 #include "rules/field.hpp"
+#include "rules/flat_map.hpp"
 #include "rules/id_set.hpp"
 #include "rules/state_codec.hpp"
 
@@ -120,7 +121,7 @@ struct Engine::Runtime {
         uint64_t observations = 0;
         Volume volume;
     };
-    std::unordered_map<uint64_t, Group> groups;
+    FlatMap<Group> groups;
 
     // match: group hash -> when it last raised a finding.
     std::unordered_map<uint64_t, int64_t> dedup;
@@ -134,7 +135,11 @@ struct Engine::Runtime {
 };
 
 Engine::Engine(std::shared_ptr<const RuleSet> rules, const EngineOptions& opt, FindingSink& out)
-    : opt_(opt), out_(out), accounts_(opt.max_accounts), samples_(kSampleRing) {
+    : opt_(opt),
+      out_(out),
+      accounts_(opt.max_accounts),
+      samples_(kSampleRing),
+      sample_accounts_(kSampleRing, AccountTable::kNoAccount) {
     ctxs_.reserve(kChunk);
     build_runtimes(std::move(rules), nullptr);
 }
@@ -455,7 +460,7 @@ void Engine::observe_one(const identity::AttributedObservation& a, const EvalCon
                       : accounts_.intern(name, name_hash, t, facts);
         if (account == AccountTable::kNoAccount) ++stats_.accounts_refused;
     }
-    s.account = account;
+    sample_accounts_[&s - samples_.data()] = account;
 
     // Every condition first (each distinct one once), prefetching what the matching rules
     // will read, so that their cache misses overlap instead of queueing; then the rules, in
@@ -568,13 +573,31 @@ void Engine::add_context(std::span<const uint32_t> ids, Finding& f) const {
     }
     f.networks = busiest(nets, "net24", kFindingContext);
     f.client_stacks = busiest(stacks, "ja4", kFindingContext);
-    // Samples: the latest connections of these accounts, oldest first.
-    for (size_t i = 0; i < samples_.size() && f.samples.size() < opt_.samples; ++i) {
-        const size_t k = (sample_next_ + samples_.size() - 1 - i) % samples_.size();
-        const Sample& s = samples_[k];
-        if (s.conn.ts_ns == 0 || s.account == AccountTable::kNoAccount) continue;
-        if (std::binary_search(sorted.begin(), sorted.end(), s.account))
-            f.samples.push_back(s.conn);
+    // Samples: the latest connections of these accounts, oldest first. The ring holds a few
+    // of a large group's accounts among thousands of others, so each of its ids is looked up
+    // in an open-addressing set of the group's (one probe, mostly), not a binary search.
+    size_t slots = 16;
+    while (slots < sorted.size() * 2)
+        slots *= 2;
+    std::vector<uint32_t> set(slots, AccountTable::kNoAccount);
+    const auto home = [&](uint32_t id) { return static_cast<size_t>(mix64(id)) & (slots - 1); };
+    for (uint32_t id : sorted) {
+        size_t i = home(id);
+        while (set[i] != AccountTable::kNoAccount && set[i] != id)
+            i = (i + 1) & (slots - 1);
+        set[i] = id;
+    }
+    const auto member = [&](uint32_t id) {
+        for (size_t i = home(id);; i = (i + 1) & (slots - 1)) {
+            if (set[i] == id) return true;
+            if (set[i] == AccountTable::kNoAccount) return false;
+        }
+    };
+    static_assert((kSampleRing & (kSampleRing - 1)) == 0);  // a mask, not a division
+    for (size_t i = 0; i < kSampleRing && f.samples.size() < opt_.samples; ++i) {
+        const size_t k = (sample_next_ + kSampleRing - 1 - i) & (kSampleRing - 1);
+        const uint32_t id = sample_accounts_[k];
+        if (id != AccountTable::kNoAccount && member(id)) f.samples.push_back(samples_[k].conn);
     }
     std::reverse(f.samples.begin(), f.samples.end());
 }
@@ -658,8 +681,8 @@ void Engine::on_aggregate(Runtime& r, const EvalContext& ctx, uint32_t account, 
     }
     if (r.groups.size() >= opt_.max_groups && !r.groups.contains(*gh)) {
         // The state evicts least recently used groups; forget ours that it no longer has.
-        std::erase_if(r.groups, [&](const auto& e) {
-            return !e.second.reported && r.agg->find(e.first) == AggregateState::kNoGroup;
+        r.groups.erase_if([&](uint64_t h, const Runtime::Group& g) {
+            return !g.reported && r.agg->find(h) == AggregateState::kNoGroup;
         });
         if (r.groups.size() >= opt_.max_groups) return;
     }
@@ -912,20 +935,20 @@ void Engine::drain_cluster_events(Runtime& r, int64_t quiet_ns) {
 
 void Engine::close_aggregate_groups(Runtime& r, std::span<const uint64_t> closed) {
     for (uint64_t h : closed) {
-        const auto it = r.groups.find(h);
-        if (it == r.groups.end()) continue;
-        if (it->second.reported) {
+        const Runtime::Group* g = r.groups.find(h);
+        if (!g) continue;
+        if (g->reported) {
             Finding& f = scratch_;
             start_finding(r, std::to_string(h), f);
             f.activity = FindingActivity::Close;
-            f.revision = it->second.revision + 1;
-            f.account_count = it->second.accounts.size();
-            f.first_seen_ns = it->second.first_seen;
-            f.last_seen_ns = it->second.last_seen;
+            f.revision = g->revision + 1;
+            f.account_count = g->accounts.size();
+            f.first_seen_ns = g->first_seen;
+            f.last_seen_ns = g->last_seen;
             f.output = "window expired";
             emit(f);
         }
-        r.groups.erase(it);
+        r.groups.erase(h);
     }
 }
 
@@ -1079,8 +1102,8 @@ StateIoResult Engine::merge(std::span<const uint8_t> bytes) {
 EngineMemory Engine::memory() const {
     EngineMemory m;
     m.accounts = accounts_.memory_bytes();
-    m.bookkeeping = samples_.size() * sizeof(Sample) + ja4_texts_.capacity() * sizeof(std::string) +
-                    ja4_ids_.memory_bytes();
+    m.bookkeeping = samples_.size() * (sizeof(Sample) + 4) +
+                    ja4_texts_.capacity() * sizeof(std::string) + ja4_ids_.memory_bytes();
     for (const std::string& j : ja4_texts_)
         m.bookkeeping += j.capacity() > 15 ? j.capacity() + 1 : 0;
     for (const auto& rp : runtimes_) {
