@@ -1,5 +1,5 @@
 // A compiled condition: a flat array of nodes evaluated against an EvalContext. Everything a
-// node needs is built at load time (hash sets for in-lists, prefix tables for CIDR lists,
+// node needs is built at load time (StringSets for in-lists, prefix tables for CIDR lists,
 // compiled RE2 programs, lower-cased needles), so eval() allocates nothing.
 //
 // A predicate on an absent field is false, whatever the operator: `ja4 != x` and
@@ -11,13 +11,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "rules/cidr_set.hpp"
 #include "rules/condition_ast.hpp"
 #include "rules/eval_context.hpp"
 #include "rules/field.hpp"
+#include "rules/string_set.hpp"
 
 namespace re2 {
 class RE2;
@@ -78,15 +78,6 @@ class Condition {
         net::IpAddress ip;
         bool operator==(const Node&) const = default;
     };
-
-    // Heterogeneous lookup: a string_view probes the set without building a std::string.
-    struct SvHash {
-        using is_transparent = void;
-        size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>()(s);
-        }
-    };
-    using StringSet = std::unordered_set<std::string, SvHash, std::equal_to<>>;
 
     bool eval(uint32_t i, const EvalContext& ctx) const;
     bool predicate(const Node& n, const FieldValue& v) const;

@@ -274,9 +274,10 @@ class ConditionBuilder {
             }
             case PredOp::In:
             case PredOp::NotIn: {
-                Condition::StringSet set;
+                std::vector<std::string> members;
                 for (const AstValue* v : items(a))
-                    set.insert(v->text);
+                    members.push_back(v->text);
+                StringSet set(std::move(members));
                 n.op = Op::StrIn;
                 n.negate = a.op == PredOp::NotIn;
                 n.a = static_cast<uint32_t>(c_.string_sets_.size());

@@ -1,0 +1,38 @@
+#include "rules/string_set.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace sybilwatch::rules {
+
+StringSet::StringSet(std::vector<std::string> items) : strings_(std::move(items)) {
+    std::sort(strings_.begin(), strings_.end());
+    strings_.erase(std::unique(strings_.begin(), strings_.end()), strings_.end());
+    if (strings_.empty()) return;
+    size_t n = 8;
+    while (n < strings_.size() * 2)
+        n *= 2;  // load at most 1/2
+    slots_.assign(n, kEmpty);
+    mask_ = n - 1;
+    for (uint32_t k = 0; k < strings_.size(); ++k) {
+        size_t i = hash(strings_[k]) & mask_;
+        while (slots_[i] != kEmpty)
+            i = (i + 1) & mask_;
+        slots_[i] = k;
+    }
+}
+
+uint64_t StringSet::hash(std::string_view s) {
+    uint64_t a = 0, b = 0;
+    if (s.size() >= 8) {
+        std::memcpy(&a, s.data(), 8);
+        std::memcpy(&b, s.data() + s.size() - 8, 8);
+    } else {
+        std::memcpy(&a, s.data(), s.size());
+    }
+    // JA4s and the like differ in their tails (hash hex) and lengths; names in their heads.
+    const uint64_t x = (a ^ (b * 0x9E3779B97F4A7C15ull) ^ s.size()) * 0xD6E8FEB86659FD93ull;
+    return x ^ (x >> 32);
+}
+
+}  // namespace sybilwatch::rules
