@@ -70,6 +70,11 @@ class AggregateState {
     // cache misses overlap; prefetch_account() before that, so the memo has arrived.
     // Returns whether observe() would read them (false: no group yet, or the memo says not).
     bool prefetch(int64_t t, const AggregateInput& in, int stage) const;
+    // Starts loading the group's record, which prefetch() and observe() read first.
+    void prefetch_group(uint64_t group_hash) const {
+        const uint32_t g = index_.find(group_hash);
+        if (g != HashIndex::kNone) __builtin_prefetch(&groups_[g]);
+    }
     void prefetch_account(uint32_t account) const {
         if (account < memo_.size()) __builtin_prefetch(&memo_[account]);
     }

@@ -179,7 +179,13 @@ class Engine {
     std::array<ObsCache, kChunk> caches_{};
     size_t cur_ = 0;
     std::vector<int8_t> cond_results_;  // kChunk x conditions_
-    std::vector<EvalContext> ctxs_;     // of the chunk being observed
+    // Aggregate rules that group by the same keys share one tuple hash per observation:
+    // kChunk x group_keys_ (state -1: not yet computed, 0: a key is absent, 1: in the value).
+    std::optional<uint64_t> group_hash(const Runtime& r, const EvalContext& ctx);
+    std::vector<uint64_t> group_hash_values_;
+    std::vector<int8_t> group_hash_states_;
+    size_t group_keys_ = 0;
+    std::vector<EvalContext> ctxs_;  // of the chunk being observed
     std::array<uint64_t, kChunk> name_hashes_{};
     std::array<AccountTable::Ref, kChunk> refs_{};
     bool prefetched_ = false;        // the current observation's rule states were prefetched

@@ -97,6 +97,7 @@ struct FieldValue {
 struct KeyItem {
     FieldId field = FieldId::Ja4;
     double bucket_width = 0;  // 0: the field itself
+    bool operator==(const KeyItem&) const = default;
 };
 
 // Bytes that always hold the text of a non-string value (a number, an address, a network).

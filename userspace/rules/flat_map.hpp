@@ -25,6 +25,11 @@ class FlatMap {
     }
     const V* find(uint64_t key) const { return const_cast<FlatMap*>(this)->find(key); }
     bool contains(uint64_t key) const { return index_.find(key) != HashIndex::kNone; }
+    // Starts loading key's record (the index is small and mostly cached already).
+    void prefetch(uint64_t key) const {
+        const uint32_t i = index_.find(key);
+        if (i != HashIndex::kNone) __builtin_prefetch(&entries_[i]);
+    }
     // The value under key, default-constructed first if absent.
     V& operator[](uint64_t key) {
         const auto next = static_cast<uint32_t>(entries_.size());

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -271,6 +273,50 @@ TEST(Engine, HeldBackAggregateGrowthIsReportedAfterTheQuietTime) {
 
 TEST(Engine, FlushReportsHeldBackAggregateGrowthAtOnce) {
     expect_flush_reports_growth(kGroupGrowth);
+}
+
+// Aggregate rules that group by the same keys share one hash per observation; a rule with
+// other keys must get its own, in a batch as one by one.
+TEST(Engine, AggregateRulesGroupByTheirOwnKeysInABatch) {
+    Collect out;
+    const std::string rule = "  kind: aggregate\n  condition: account exists\n  window: 1h\n";
+    Engine e(pack("- rule: by_ja4\n  desc: d\n" + rule +
+                  "  group_by: [ja4]\n  threshold: distinct(account) >= 4\n"
+                  "- rule: by_ja4_count\n  desc: d\n" +
+                  rule +
+                  "  group_by: [ja4]\n  threshold: count >= 4\n"
+                  "- rule: by_ip\n  desc: d\n" +
+                  rule + "  group_by: [ip]\n  threshold: distinct(account) >= 2\n"),
+             {}, out);
+    std::vector<identity::AttributedObservation> batch;
+    // An AttributedObservation refers to its observation and account: both kept here.
+    std::deque<fingerprint::Observation> obs;
+    std::deque<std::string> names;
+    auto add = [&](int64_t t, const std::string& account, const std::string& ip, const char* ja4) {
+        fingerprint::Observation& o = obs.emplace_back(test::browser_obs());
+        o.ts_ns = t;
+        o.src = net::IpAddress::parse(ip);
+        o.ja4.assign(ja4);
+        batch.push_back(identity::AttributedObservation{o, names.emplace_back(account), "", "", 0});
+    };
+    for (int i = 0; i < 4; ++i)  // four accounts on one stack, each from its own address
+        add(kT0 + i * kSec, "s" + std::to_string(i), "10.0." + std::to_string(i) + ".1", kStack);
+    add(kT0 + 5 * kSec, "n0", "10.9.9.9", kBrowser);  // two accounts behind one address
+    add(kT0 + 6 * kSec, "n1", "10.9.9.9", "t13d0000h1_000000000000_000000000000");
+    e.observe(std::span<const identity::AttributedObservation>(batch));
+
+    for (const char* r : {"by_ja4", "by_ja4_count"}) {
+        const auto f = out.of(r, FindingActivity::Create);
+        ASSERT_EQ(f.size(), 1u) << r;
+        ASSERT_EQ(f[0].keys.size(), 1u);
+        EXPECT_EQ(f[0].keys[0].value, kStack) << r;
+    }
+    const auto ip = out.of("by_ip", FindingActivity::Create);
+    ASSERT_EQ(ip.size(), 1u);
+    ASSERT_EQ(ip[0].keys.size(), 1u);
+    EXPECT_EQ(ip[0].keys[0].field, "ip");
+    EXPECT_EQ(ip[0].keys[0].value, "10.9.9.9");
+    EXPECT_EQ(ip[0].accounts, (std::vector<std::string>{"n0", "n1"}));
 }
 
 TEST(Engine, ReloadKeepsTheStateOfUnchangedRules) {
