@@ -62,7 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             exercise(e, e.agg.now() == INT64_MIN ? 0 : e.agg.now());
     }
     // The same bytes as a payload behind a valid header.
-    std::vector<uint8_t> file = {'S', 'W', 'R', 'U', 'L', 'E', 'S', 'T', 1, 0, 0, 0};
+    std::vector<uint8_t> file = {'S', 'W', 'R', 'U', 'L', 'E', 'S', 'T'};
+    for (int i = 0; i < 4; ++i)
+        file.push_back(static_cast<uint8_t>(kStateVersion >> (8 * i)));
     const uint64_t len = size, sum = fnv1a(in);
     for (int i = 0; i < 8; ++i)
         file.push_back(static_cast<uint8_t>(len >> (8 * i)));

@@ -121,18 +121,80 @@ const FieldInfo& field_info(FieldId id) {
     return kFields[static_cast<size_t>(id)];
 }
 
-uint64_t hash_bytes(std::span<const uint8_t> b, uint64_t seed) {
-    uint64_t h = mix(seed ^ (b.size() * 0x9E3779B97F4A7C15ull));
-    size_t i = 0;
-    for (; i + 8 <= b.size(); i += 8) {
-        uint64_t w;
-        std::memcpy(&w, b.data() + i, 8);
-        h = mix(h ^ w) + 0x632BE59BD9B4E019ull;
+namespace {
+
+// wyhash (final version 4, public domain, github.com/wangyi-fudan/wyhash): 16 bytes per
+// 64x64->128-bit multiply, where a murmur-style finaliser per 8 bytes was a chain of four
+// dependent multiplies. Keys are hashed for every observation (the account, the JA4, link
+// tuples), so this is on the rules engine's hot path.
+constexpr uint64_t kWySecret[4] = {0x2d358dccaa6c78a5ull, 0x8bb84b93962eacc9ull,
+                                   0x4b33a62ed433d4a3ull, 0x4d5a2da51de1aa47ull};
+
+inline void wymum(uint64_t& a, uint64_t& b) {
+    const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+    a = static_cast<uint64_t>(r);
+    b = static_cast<uint64_t>(r >> 64);
+}
+inline uint64_t wymix(uint64_t a, uint64_t b) {
+    wymum(a, b);
+    return a ^ b;
+}
+inline uint64_t wyr8(const uint8_t* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+inline uint64_t wyr4(const uint8_t* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+inline uint64_t wyr3(const uint8_t* p, size_t k) {
+    return (uint64_t{p[0]} << 16) | (uint64_t{p[k >> 1]} << 8) | p[k - 1];
+}
+
+}  // namespace
+
+uint64_t hash_bytes(std::span<const uint8_t> bytes, uint64_t seed) {
+    const uint8_t* p = bytes.data();
+    const size_t len = bytes.size();
+    seed ^= wymix(seed ^ kWySecret[0], kWySecret[1]);
+    uint64_t a, b;
+    if (len <= 16) {
+        if (len >= 4) {
+            a = (wyr4(p) << 32) | wyr4(p + ((len >> 3) << 2));
+            b = (wyr4(p + len - 4) << 32) | wyr4(p + len - 4 - ((len >> 3) << 2));
+        } else if (len > 0) {
+            a = wyr3(p, len);
+            b = 0;
+        } else {
+            a = b = 0;
+        }
+    } else {
+        size_t i = len;
+        if (i >= 48) {
+            uint64_t see1 = seed, see2 = seed;
+            do {
+                seed = wymix(wyr8(p) ^ kWySecret[1], wyr8(p + 8) ^ seed);
+                see1 = wymix(wyr8(p + 16) ^ kWySecret[2], wyr8(p + 24) ^ see1);
+                see2 = wymix(wyr8(p + 32) ^ kWySecret[3], wyr8(p + 40) ^ see2);
+                p += 48;
+                i -= 48;
+            } while (i >= 48);
+            seed ^= see1 ^ see2;
+        }
+        while (i > 16) {
+            seed = wymix(wyr8(p) ^ kWySecret[1], wyr8(p + 8) ^ seed);
+            i -= 16;
+            p += 16;
+        }
+        a = wyr8(p + i - 16);
+        b = wyr8(p + i - 8);
     }
-    uint64_t tail = 0;
-    for (size_t k = 0; i < b.size(); ++i, ++k)
-        tail |= static_cast<uint64_t>(b[i]) << (8 * k);
-    return mix(h ^ tail);
+    a ^= kWySecret[1];
+    b ^= seed;
+    wymum(a, b);
+    return wymix(a ^ kWySecret[0] ^ len, b ^ kWySecret[1]);
 }
 
 std::optional<std::string_view> key_text(const EvalContext& ctx, const KeyItem& item,

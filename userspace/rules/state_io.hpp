@@ -40,7 +40,9 @@ struct StateIoResult {
     size_t rules = 0;                  // rules restored or merged
 };
 
-inline constexpr uint32_t kStateVersion = 1;
+// 2: key hashes of strings changed (wyhash); a version-1 snapshot's groups and keys would
+// never match a new observation, so it is refused rather than restored.
+inline constexpr uint32_t kStateVersion = 2;
 
 std::vector<uint8_t> save_state(const AccountTable& accounts, std::span<const RuleStateRef> rules);
 

@@ -136,9 +136,12 @@ TEST(StateIo, SeedSnapshotsSaveAsThePreviousLayoutDid) {
         size_t size;
         uint64_t fnv;
     };
-    const Seed seeds[] = {{"snapshot_0", 218, 0xc909d8b3907d728eULL},
-                          {"snapshot_1", 2969, 0xbd2244dba825b5c9ULL},
-                          {"snapshot_2", 3852, 0x5acf50497a8cdf7dULL}};
+    // Version 2 (string key hashes changed): the version-1 figures were 0xc909d8b3907d728e,
+    // 0xbd2244dba825b5c9 and 0x5acf50497a8cdf7d, which these bytes still give with the
+    // version field set back to 1.
+    const Seed seeds[] = {{"snapshot_0", 218, 0x8c5fbba28c161f75ULL},
+                          {"snapshot_1", 2969, 0xd3dfa9cd34457a2cULL},
+                          {"snapshot_2", 3852, 0x64e61a3d73d403faULL}};
     for (const Seed& seed : seeds) {
         std::ifstream in(
             std::string(SW_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_state_restore/" + seed.name,
