@@ -37,12 +37,69 @@ class ConditionBuilder {
         c_.nodes_.clear();
         c_.root_ = node(ast, 0);
         if (errors_.size() != before) return false;
-        out = std::move(c_);
+        out = compact(std::move(c_));
         return true;
     }
 
   private:
     using Op = Condition::Op;
+
+    // The program reachable from the root alone, children before parents, with its own side
+    // tables: folding leaves nodes behind, and same_as() must see equal programs as equal.
+    static Condition compact(Condition c) {
+        Condition out;
+        out.nodes_.clear();
+        const auto copy = [&](auto& self, uint32_t i) -> uint32_t {
+            Node n = c.nodes_[i];
+            const auto take = [&](auto& from, auto& to) {
+                to.push_back(std::move(from[n.a]));
+                n.a = static_cast<uint32_t>(to.size() - 1);
+            };
+            switch (n.op) {
+                case Op::And:
+                case Op::Or: {
+                    std::vector<uint32_t> kids;
+                    for (uint32_t k = n.a; k < n.b; ++k)
+                        kids.push_back(self(self, c.kids_[k]));
+                    n.a = static_cast<uint32_t>(out.kids_.size());
+                    out.kids_.insert(out.kids_.end(), kids.begin(), kids.end());
+                    n.b = static_cast<uint32_t>(out.kids_.size());
+                    break;
+                }
+                case Op::Not:
+                    n.a = self(self, n.a);
+                    break;
+                case Op::StrCmp:
+                case Op::StartsWith:
+                case Op::EndsWith:
+                case Op::Contains:
+                case Op::IContains:
+                    take(c.strings_, out.strings_);
+                    break;
+                case Op::StrIn:
+                    take(c.string_sets_, out.string_sets_);
+                    break;
+                case Op::PMatch:
+                    take(c.prefix_lists_, out.prefix_lists_);
+                    break;
+                case Op::Regex:
+                    take(c.regexes_, out.regexes_);
+                    break;
+                case Op::NumIn:
+                    take(c.num_sets_, out.num_sets_);
+                    break;
+                case Op::CidrIn:
+                    take(c.cidr_sets_, out.cidr_sets_);
+                    break;
+                default:
+                    break;
+            }
+            out.nodes_.push_back(n);
+            return static_cast<uint32_t>(out.nodes_.size() - 1);
+        };
+        out.root_ = copy(copy, c.root_);
+        return out;
+    }
     using Node = Condition::Node;
 
     void error(SourcePos pos, std::string message) {
@@ -81,21 +138,46 @@ class ConditionBuilder {
         switch (a.kind) {
             case AstNode::Kind::And:
             case AstNode::Kind::Or: {
+                // Folded as it is built: constants (an empty local list makes `account in
+                // (farm_exempt_accounts)` false) are dropped or decide the whole node, and a
+                // nested node of the same kind lends its children, so what runs per
+                // observation is only what can change the result.
+                const Op op = a.kind == AstNode::Kind::And ? Op::And : Op::Or;
+                const Op absorbing = op == Op::And ? Op::False : Op::True;
+                const Op neutral = op == Op::And ? Op::True : Op::False;
                 std::vector<uint32_t> kids;
                 kids.reserve(a.children.size());
-                for (const AstNode& ch : a.children)
-                    kids.push_back(node(ch, depth + 1));
+                for (const AstNode& ch : a.children) {
+                    const uint32_t k = node(ch, depth + 1);
+                    if (too_big_) return 0;
+                    const Node& kn = c_.nodes_[k];
+                    if (kn.op == absorbing) return constant(absorbing == Op::True);
+                    if (kn.op == neutral) continue;
+                    if (kn.op == op) {
+                        kids.insert(kids.end(), c_.kids_.begin() + kn.a, c_.kids_.begin() + kn.b);
+                        continue;
+                    }
+                    kids.push_back(k);
+                }
+                if (kids.empty()) return constant(neutral == Op::True);
+                if (kids.size() == 1) return kids[0];
                 Node n;
-                n.op = a.kind == AstNode::Kind::And ? Op::And : Op::Or;
+                n.op = op;
                 n.a = static_cast<uint32_t>(c_.kids_.size());
                 c_.kids_.insert(c_.kids_.end(), kids.begin(), kids.end());
                 n.b = static_cast<uint32_t>(c_.kids_.size());
                 return push(n);
             }
             case AstNode::Kind::Not: {
+                const uint32_t k =
+                    a.children.empty() ? constant(false) : node(a.children[0], depth + 1);
+                if (too_big_) return 0;
+                const Node& kn = c_.nodes_[k];
+                if (kn.op == Op::True || kn.op == Op::False) return constant(kn.op == Op::False);
+                if (kn.op == Op::Not) return kn.a;
                 Node n;
                 n.op = Op::Not;
-                n.a = a.children.empty() ? constant(false) : node(a.children[0], depth + 1);
+                n.a = k;
                 return push(n);
             }
             case AstNode::Kind::Name:
@@ -278,6 +360,11 @@ class ConditionBuilder {
                 for (const AstValue* v : items(a))
                     members.push_back(v->text);
                 StringSet set(std::move(members));
+                if (set.size() == 0) {  // in (): never; not in (): whenever the field is there
+                    if (a.op == PredOp::In) return constant(false);
+                    n.op = Op::Exists;
+                    return push(n);
+                }
                 n.op = Op::StrIn;
                 n.negate = a.op == PredOp::NotIn;
                 n.a = static_cast<uint32_t>(c_.string_sets_.size());
@@ -378,6 +465,11 @@ class ConditionBuilder {
                         set.add(*c);
                     else
                         error(v->pos, why);
+                }
+                if (set.empty()) {
+                    if (a.op == PredOp::In) return constant(false);
+                    n.op = Op::Exists;
+                    return push(n);
                 }
                 n.op = Op::CidrIn;
                 n.negate = a.op == PredOp::NotIn;

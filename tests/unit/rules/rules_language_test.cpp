@@ -365,3 +365,31 @@ TEST(RulesLanguage, SameAsComparesTheCompiledPrograms) {
     EXPECT_TRUE(r.rules.find("r1")->exceptions.same_as(r.rules.find("r2")->exceptions));
     EXPECT_FALSE(r.rules.find("r1")->exceptions.same_as(r.rules.find("r6")->exceptions));
 }
+
+// Constants are folded at compile time: an empty list (the pack's local exemption lists ship
+// empty) leaves nothing to evaluate, and the results are those of the unfolded program.
+TEST(RulesLanguage, ConstantsAndEmptyListsFold) {
+    auto o = browser_obs();
+    o.ja4t.clear();
+    EXPECT_FALSE(holds("ja4 in ()", o));
+    EXPECT_TRUE(holds("ja4 not in ()", o));
+    EXPECT_FALSE(holds("ja4t not in ()", o));  // absent: false, as with a non-empty list
+    EXPECT_FALSE(holds("ip in ()", o));
+    EXPECT_TRUE(holds("ip not in ()", o));
+    EXPECT_TRUE(holds("not (account in () or ip in ())", o));
+    EXPECT_TRUE(holds("not (account in () or ip in ())", o, "", ""));
+    EXPECT_TRUE(holds("not not (ja4 exists and (dst_port = 443 and ttl > 0))", o));
+    EXPECT_FALSE(holds("ja4 exists and (dst_port = 80 or ip in ())", o));
+
+    const LoadResult r = load(R"y(- list: exempt
+  items: []
+- rule: folded
+  desc: d
+  condition: account exists and not (account in (exempt) or ip in (exempt)) and (ja4 exists)
+- rule: plain
+  desc: d
+  condition: account exists and ja4 exists
+)y");
+    ASSERT_TRUE(r.ok()) << errors_of(r);
+    EXPECT_TRUE(r.rules.find("folded")->condition.same_as(r.rules.find("plain")->condition));
+}
