@@ -11,6 +11,7 @@ AggregateState::AggregateState(const AggregateConfig& cfg)
     cfg_.max_groups = std::max<uint32_t>(cfg_.max_groups, 1);
     dcfg_ = DistinctConfig{window_, cfg_.exact_limit, cfg_.hll_precision};
     ring_ = static_cast<size_t>(window_.slices_spanned());
+    ring_div_ = Divisor(ring_);
 }
 
 void AggregateState::unlink(uint32_t g) {
@@ -67,7 +68,7 @@ void AggregateState::advance(Group& x, int64_t slice) {
                              ? slice - static_cast<int64_t>(ring_) + 1
                              : std::max(x.head + 1, slice - static_cast<int64_t>(ring_) + 1);
     for (int64_t k = from; k <= slice; ++k) {
-        const size_t i = static_cast<size_t>(((k % static_cast<int64_t>(ring_)) + ring_) % ring_);
+        const size_t i = static_cast<size_t>(ring_div_.floor_mod(k));
         x.counts[i] = 0;
         for (size_t f = 0; f < cfg_.sum_fields; ++f)
             x.sums[i * cfg_.sum_fields + f] = 0;
@@ -111,8 +112,7 @@ uint32_t AggregateState::observe(int64_t t, const AggregateInput& in, bool* crea
     const int64_t slice = window_.slice(t);
     advance(x, slice);
     if (slice > x.head - static_cast<int64_t>(ring_)) {
-        const size_t i =
-            static_cast<size_t>(((slice % static_cast<int64_t>(ring_)) + ring_) % ring_);
+        const size_t i = static_cast<size_t>(ring_div_.floor_mod(slice));
         ++x.counts[i];
         const size_t n = std::min<size_t>(cfg_.sum_fields, in.sums.size());
         for (size_t f = 0; f < n; ++f)
@@ -141,7 +141,7 @@ void AggregateState::for_live_slices(const Group& x, int64_t now, F f) const {
     const int64_t lo =
         std::max(window_.first_live_slice(now), x.head - static_cast<int64_t>(ring_) + 1);
     for (int64_t k = lo; k <= x.head; ++k) {
-        f(static_cast<size_t>(((k % static_cast<int64_t>(ring_)) + ring_) % ring_));
+        f(static_cast<size_t>(ring_div_.floor_mod(k)));
     }
 }
 
@@ -203,8 +203,7 @@ void AggregateState::merge(const AggregateState& o) {
             advance(x, y.head);
             for (int64_t k = y.head - static_cast<int64_t>(ring_) + 1; k <= y.head; ++k) {
                 if (k <= x.head - static_cast<int64_t>(ring_)) continue;
-                const size_t i =
-                    static_cast<size_t>(((k % static_cast<int64_t>(ring_)) + ring_) % ring_);
+                const size_t i = static_cast<size_t>(ring_div_.floor_mod(k));
                 x.counts[i] += y.counts[i];
                 for (size_t f = 0; f < cfg_.sum_fields; ++f) {
                     x.sums[i * cfg_.sum_fields + f] += y.sums[i * cfg_.sum_fields + f];

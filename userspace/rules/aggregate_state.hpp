@@ -133,6 +133,7 @@ class AggregateState {
     Window window_;
     DistinctConfig dcfg_;
     size_t ring_;
+    Divisor ring_div_;  // ring_: a slice's place in the ring, on every observation
     std::vector<Group> groups_;
     std::vector<uint32_t> free_;
     HashIndex index_;

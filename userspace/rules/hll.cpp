@@ -196,6 +196,7 @@ std::optional<Hll> Hll::load(StateReader& r) {
 SlidingHll::SlidingHll(Window window, int precision)
     : window_(window),
       tick_ns_(std::max<int64_t>(window.resolution_ns, 1'000'000'000)),
+      tick_div_(static_cast<uint64_t>(tick_ns_)),
       p_(std::clamp(precision, 4, 16)),
       blocks_((size_t{1} << p_) / kBlock),
       hist_(static_cast<size_t>(64 - p_ + 2), 0) {
@@ -264,7 +265,7 @@ void SlidingHll::drop_empty() {
 
 uint32_t SlidingHll::tick(int64_t t) const {
     if (t <= 0) return 0;
-    const int64_t k = t / tick_ns_;
+    const int64_t k = tick_div_.floor_div(t);
     return static_cast<uint32_t>(std::min<int64_t>(k, UINT32_MAX));
 }
 
@@ -272,7 +273,7 @@ int64_t SlidingHll::expired_through(int64_t now) const {
     // tk * tick + W > now, without forming tk * tick (a tick may be as long as the window):
     // live iff tk > floor((now - W) / tick).
     const int64_t x = std::clamp(now, -kMaxEventTime, kMaxEventTime) - window_.length_ns;
-    return x / tick_ns_ - ((x % tick_ns_ != 0 && x < 0) ? 1 : 0);
+    return tick_div_.floor_div(x);
 }
 
 void SlidingHll::settle(Reg& g, int64_t expired) {

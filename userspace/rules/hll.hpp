@@ -131,6 +131,7 @@ class SlidingHll {
 
     Window window_;
     int64_t tick_ns_;
+    Divisor tick_div_;  // tick_ns_
     int p_;
     std::vector<Reg> regs_;      // dense: all 2^p registers; empty while sparse
     std::vector<Reg> sparse_;    // sparse: the registers held, ascending index

@@ -43,13 +43,15 @@ SynchronyState::SynchronyState(const SynchronyConfig& cfg) : cfg_(cfg) {
     // A window of more than 65536 buckets would make the per-account bitset the dominant
     // cost; the bucket is widened rather than the memory bound broken.
     if (cfg_.window_ns / cfg_.bucket_ns > 65536) cfg_.bucket_ns = cfg_.window_ns / 65536;
-    window_ = Window{cfg_.window_ns, cfg_.bucket_ns};
+    window_ = Window::of(cfg_.window_ns, cfg_.bucket_ns);
     const int64_t slots = window_.slices_spanned() + 1;
     words_ = static_cast<uint32_t>((slots + 63) / 64);
     ring_ = words_ * 64;
     inline_ok_ = ring_ <= 65536;
     pool_chunk_ =
         static_cast<uint32_t>(kHugePage / (size_t{words_} * 8));  // >= 255 (words <= 1026)
+    ring_div_ = Divisor(ring_);
+    pool_div_ = Divisor(pool_chunk_);
     if (cfg_.scan_interval_ns <= 0)
         cfg_.scan_interval_ns = std::max(cfg_.bucket_ns, cfg_.window_ns / 36);
     cfg_.min_accounts = std::max<uint32_t>(cfg_.min_accounts, 2);
@@ -226,7 +228,7 @@ std::vector<uint64_t> SynchronyState::live_mask(int64_t now) const {
     std::vector<uint64_t> m(words_, 0);
     const int64_t nb = window_.slice(now);
     for (int64_t k = window_.first_live_slice(now); k <= nb; ++k) {
-        const uint32_t s = static_cast<uint32_t>(((k % ring_) + ring_) % ring_);
+        const uint32_t s = slot(k);
         m[s / 64] |= uint64_t{1} << (s % 64);
     }
     return m;
@@ -282,7 +284,7 @@ void SynchronyState::scan(int64_t now) {
     const uint32_t K = bands_ * rows_;
     std::vector<uint32_t> vals(size_t{ring_} * K, UINT32_MAX);
     for (int64_t k = lo; k <= nb; ++k) {
-        const uint32_t s = static_cast<uint32_t>(((k % ring_) + ring_) % ring_);
+        const uint32_t s = slot(k);
         for (uint32_t j = 0; j < K; ++j) {
             vals[size_t{s} * K + j] = static_cast<uint32_t>(
                 mix64(cfg_.seed ^ (static_cast<uint64_t>(k) * 0x9e3779b97f4a7c15ULL) ^
@@ -380,7 +382,7 @@ void SynchronyState::scan(int64_t now) {
         }
         int64_t first = INT64_MAX, last = INT64_MIN;
         for (int64_t k = lo; k <= nb; ++k) {
-            const uint32_t s = static_cast<uint32_t>(((k % ring_) + ring_) % ring_);
+            const uint32_t s = slot(k);
             if (any[s / 64] >> (s % 64) & 1) {
                 first = std::min(first, k);
                 last = std::max(last, k);

@@ -61,8 +61,13 @@ class SynchronyState {
     }
     // The next step, once prefetch(account)'s line has arrived: a pooled account's bitset.
     void prefetch_bits(uint32_t account) const {
-        if (account < slots_.size() && (slots_[account].set & kPooled))
-            __builtin_prefetch(pool(static_cast<uint32_t>(slots_[account].set)));
+        if (account < slots_.size() && (slots_[account].set & kPooled)) {
+            // A bitset (48 B for 6 h of minutes) straddles two lines half the time, and the
+            // word observe() sets may be in either.
+            const uint64_t* w = pool(static_cast<uint32_t>(slots_[account].set));
+            __builtin_prefetch(w);
+            __builtin_prefetch(w + words_ - 1);
+        }
     }
     // Runs a scan when one is due.
     void advance(int64_t now);
@@ -121,11 +126,12 @@ class SynchronyState {
     template <class F>
     void for_each_bucket(uint32_t a, F f) const;  // f(bucket) for each set bucket
     uint32_t slot(int64_t bucket) const {
-        return static_cast<uint32_t>(((bucket % ring_) + ring_) % ring_);
+        return static_cast<uint32_t>(ring_div_.floor_mod(bucket));
     }
     uint64_t* pool(uint32_t entry) const {
-        return reinterpret_cast<uint64_t*>(pool_[entry / pool_chunk_].data()) +
-               size_t{entry % pool_chunk_} * words_;
+        const auto chunk = static_cast<uint32_t>(pool_div_.div(entry));
+        return reinterpret_cast<uint64_t*>(pool_[chunk].data()) +
+               size_t{entry - chunk * pool_chunk_} * words_;
     }
     // The bitset of a pooled account (every eligible account is pooled during a scan).
     std::span<uint64_t> bits(uint32_t a) {
@@ -146,7 +152,8 @@ class SynchronyState {
     // Bitsets in huge-page chunks of pool_chunk_ each (growing moves none).
     std::vector<HugeBlock> pool_;
     uint32_t pool_chunk_;
-    uint32_t pool_used_ = 0;  // entries handed out so far
+    Divisor ring_div_, pool_div_;  // ring_ and pool_chunk_, for every observation's slot
+    uint32_t pool_used_ = 0;       // entries handed out so far
     std::vector<uint32_t> pool_free_;
     size_t tracked_ = 0;
     std::vector<Cluster> clusters_;

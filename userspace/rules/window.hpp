@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "rules/divisor.hpp"
+
 namespace sybilwatch::rules {
 
 // Event times and window lengths are kept within +-2^62 ns (year 2116) so that t + W never
@@ -25,9 +27,15 @@ inline bool sane_time(int64_t t) {
 struct Window {
     int64_t length_ns = 0;      // W > 0
     int64_t resolution_ns = 1;  // 1 ns = exact; else the slice width, 1 <= resolution <= W
+    // resolution_ns as a Divisor when the window was made by of(), sliced() or exact(): the
+    // states ask for slices on every observation. A window built field by field falls back to
+    // the hardware divide (the divisor then does not match).
+    Divisor resolution{};
 
     // floor(t / resolution): the slice an event falls in (floor, also for negative times).
     int64_t slice(int64_t t) const {
+        if (resolution.value() == static_cast<uint64_t>(resolution_ns))
+            return resolution.floor_div(t);
         const int64_t q = t / resolution_ns;
         return (t % resolution_ns != 0 && t < 0) ? q - 1 : q;
     }
@@ -42,15 +50,17 @@ struct Window {
     // Slices a ring must hold to cover every live slice up to the one containing now.
     int64_t slices_spanned() const { return (length_ns + resolution_ns - 1) / resolution_ns + 1; }
 
+    // A window of `length` and `resolution` (both already within bounds).
+    static Window of(int64_t length, int64_t resolution) {
+        return Window{length, resolution, Divisor(static_cast<uint64_t>(resolution))};
+    }
     // A window of `length` split into about `slices` slices (resolution rounded up to 1 ns).
     static Window sliced(int64_t length, int64_t slices) {
-        Window w;
-        w.length_ns = std::clamp<int64_t>(length, 1, kMaxWindow);
-        w.resolution_ns = std::max<int64_t>(1, w.length_ns / std::max<int64_t>(slices, 1));
-        return w;
+        const int64_t l = std::clamp<int64_t>(length, 1, kMaxWindow);
+        return of(l, std::max<int64_t>(1, l / std::max<int64_t>(slices, 1)));
     }
     static Window exact(int64_t length) {
-        return Window{std::clamp<int64_t>(length, 1, kMaxWindow), 1};
+        return of(std::clamp<int64_t>(length, 1, kMaxWindow), 1);
     }
 };
 
