@@ -15,7 +15,6 @@ namespace sybilwatch::rules {
 
 namespace {
 
-constexpr size_t kSampleRing = 4096;
 constexpr size_t kFindingKeys = 20;           // shared keys listed per finding
 constexpr size_t kFindingContext = 10;        // networks and client stacks listed per finding
 constexpr uint32_t kPreReportAccounts = 256;  // accounts an aggregate group keeps before it fires
@@ -136,11 +135,7 @@ struct Engine::Runtime {
 };
 
 Engine::Engine(std::shared_ptr<const RuleSet> rules, const EngineOptions& opt, FindingSink& out)
-    : opt_(opt),
-      out_(out),
-      accounts_(opt.max_accounts),
-      samples_(kSampleRing),
-      sample_accounts_(kSampleRing, AccountTable::kNoAccount) {
+    : opt_(opt), out_(out), accounts_(opt.max_accounts) {
     ctxs_.reserve(kChunk);
     build_runtimes(std::move(rules), nullptr);
 }
@@ -389,9 +384,7 @@ void Engine::observe(std::span<const identity::AttributedObservation> batch) {
             const identity::AttributedObservation& a = part[i];
             name_hashes_[i] = AccountTable::hash(table_name(a));
             if (a.attributed()) accounts_.prefetch(name_hashes_[i]);
-            const Sample& s = samples_[(sample_next_ + i) & (kSampleRing - 1)];
-            for (size_t off = 0; off < sizeof(Sample); off += 64)
-                __builtin_prefetch(reinterpret_cast<const char*>(&s) + off, 1);
+            samples_.prefetch(i);
             const EvalContext& ctx = ctxs_.emplace_back(a);
             select(i);
             if (a.attributed() && table_name(a).size() == a.account.size()) {
@@ -421,13 +414,10 @@ void Engine::observe(std::span<const identity::AttributedObservation> batch) {
         for (size_t i = 0; i < n; ++i)
             if (part[i].attributed())
                 accounts_.prefetch_entry(table_name(part[i]), name_hashes_[i]);
-        // 3. Account ids (when known), so their rule states; the samples' text buffers.
+        // 3. Account ids (when known), so their rule states.
         for (size_t i = 0; i < n; ++i) {
             refs_[i] = part[i].attributed() ? accounts_.peek(table_name(part[i]), name_hashes_[i])
                                             : AccountTable::Ref{};
-            const SampleConnection& c = samples_[(sample_next_ + i) & (kSampleRing - 1)].conn;
-            for (const std::string* str : {&c.account, &c.ja4, &c.tcp_sig})
-                __builtin_prefetch(str->data(), 1);
             const uint32_t id = refs_[i].id;
             if (id == AccountTable::kNoAccount) continue;
             cur_ = i;  // its condition results, from step 1
@@ -478,20 +468,6 @@ void Engine::observe_one(const identity::AttributedObservation& a, const EvalCon
         }
         if (!prefetched_) accounts_.prefetch(name_hash);
     }
-    Sample& s = samples_[sample_next_];
-    sample_next_ = (sample_next_ + 1) % samples_.size();
-    s.conn.ts_ns = t;
-    s.conn.src = a.obs.src;
-    s.conn.dst = a.obs.dst;
-    s.conn.src_port = a.obs.src_port;
-    s.conn.dst_port = a.obs.dst_port;
-    s.conn.account.assign(a.account);
-    s.conn.sni.assign(a.obs.sni.view());
-    s.conn.ja4.assign(a.obs.ja4.view());
-    s.conn.ja3.assign(a.obs.ja3.view());
-    s.conn.ja4t.assign(a.obs.ja4t.view());
-    s.conn.tcp_sig.assign(a.obs.tcp_sig.view());
-    s.conn.user_agent.assign(a.user_agent);
     if (a.attributed()) {
         const AccountFacts facts = AccountFacts::of(a.obs.src, intern_ja4(ctx, a.obs.ja4.view()));
         account = known.id != AccountTable::kNoAccount
@@ -499,7 +475,7 @@ void Engine::observe_one(const identity::AttributedObservation& a, const EvalCon
                       : accounts_.intern(name, name_hash, t, facts);
         if (account == AccountTable::kNoAccount) ++stats_.accounts_refused;
     }
-    sample_accounts_[&s - samples_.data()] = account;
+    samples_.push(a, account);
 
     // Every condition first (each distinct one once), prefetching what the matching rules
     // will read, so that their cache misses overlap instead of queueing; then the rules, in
@@ -631,11 +607,10 @@ void Engine::add_context(std::span<const uint32_t> ids, Finding& f) const {
             if (set[i] == AccountTable::kNoAccount) return false;
         }
     };
-    static_assert((kSampleRing & (kSampleRing - 1)) == 0);  // a mask, not a division
-    for (size_t i = 0; i < kSampleRing && f.samples.size() < opt_.samples; ++i) {
-        const size_t k = (sample_next_ + kSampleRing - 1 - i) & (kSampleRing - 1);
-        const uint32_t id = sample_accounts_[k];
-        if (id != AccountTable::kNoAccount && member(id)) f.samples.push_back(samples_[k].conn);
+    for (size_t age = 0; age < SampleRing::kSlots && f.samples.size() < opt_.samples; ++age) {
+        const uint32_t id = samples_.account(age);
+        if (id != AccountTable::kNoAccount && member(id))
+            f.samples.push_back(samples_.connection(age));
     }
     std::reverse(f.samples.begin(), f.samples.end());
 }
@@ -688,8 +663,7 @@ void Engine::on_match(Runtime& r, const EvalContext& ctx, uint32_t account, int6
     }
     const auto& o = ctx.observation();
     if (f.samples.empty()) {
-        const Sample& last = samples_[(sample_next_ + samples_.size() - 1) % samples_.size()];
-        f.samples.push_back(last.conn);
+        f.samples.push_back(samples_.connection(0));
     }
     f.observations = 1;
     f.requests = o.cadence.requests;
@@ -1140,8 +1114,8 @@ StateIoResult Engine::merge(std::span<const uint8_t> bytes) {
 EngineMemory Engine::memory() const {
     EngineMemory m;
     m.accounts = accounts_.memory_bytes();
-    m.bookkeeping = samples_.size() * (sizeof(Sample) + 4) +
-                    ja4_texts_.capacity() * sizeof(std::string) + ja4_ids_.memory_bytes();
+    m.bookkeeping = samples_.memory_bytes() + ja4_texts_.capacity() * sizeof(std::string) +
+                    ja4_ids_.memory_bytes();
     for (const std::string& j : ja4_texts_)
         m.bookkeeping += j.capacity() > 15 ? j.capacity() + 1 : 0;
     for (const auto& rp : runtimes_) {

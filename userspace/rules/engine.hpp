@@ -23,6 +23,7 @@
 #include "rules/finding.hpp"
 #include "rules/link_state.hpp"
 #include "rules/rule_loader.hpp"
+#include "rules/sample_ring.hpp"
 #include "rules/state_io.hpp"
 #include "rules/synchrony_state.hpp"
 
@@ -104,9 +105,6 @@ class Engine {
 
   private:
     struct Runtime;  // one enabled rule: its spec and state
-    struct Sample {
-        SampleConnection conn;
-    };
 
     // name_hash: AccountTable::hash of the (truncated) account name, or nullopt to compute it.
     // known: the account as a batch's look-ahead found it (ids stay valid within a batch:
@@ -150,12 +148,8 @@ class Engine {
     AccountTable accounts_;
     std::vector<std::unique_ptr<Runtime>> runtimes_;
     std::vector<std::string> ja4_texts_{std::string()};
-    HashIndex ja4_ids_;            // the JA4's key hash -> its id
-    std::vector<Sample> samples_;  // ring of the latest connections
-    // Their accounts again, 4 B each: a finding scans them for its accounts' connections
-    // without touching every ~300-byte sample.
-    std::vector<uint32_t> sample_accounts_;
-    size_t sample_next_ = 0;
+    HashIndex ja4_ids_;   // the JA4's key hash -> its id
+    SampleRing samples_;  // the latest connections
     int64_t now_ = 0;
     int64_t next_account_expiry_ = 0;
     EngineStats stats_;
