@@ -1,6 +1,8 @@
 #include "rules/account_table.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cassert>
 #include <cstring>
 #include <new>
 
@@ -27,8 +29,19 @@ net::IpAddress AccountFacts::network() const {
     return a;
 }
 
+namespace {
+// Process-wide, so a table moved into another (a restore) never shares an epoch with it.
+std::atomic<uint64_t> g_epochs{0};
+uint64_t next_epoch() {
+    return g_epochs.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+}  // namespace
+
 AccountTable::AccountTable(uint32_t capacity)
-    : capacity_(std::clamp<uint32_t>(capacity, 1, UINT32_MAX - 1)), slots_(16), mask_(15) {}
+    : capacity_(std::clamp<uint32_t>(capacity, 1, UINT32_MAX - 1)),
+      slots_(16),
+      mask_(15),
+      epoch_(next_epoch()) {}
 
 AccountTable::AccountTable(AccountTable&&) noexcept = default;
 AccountTable& AccountTable::operator=(AccountTable&&) noexcept = default;
@@ -179,7 +192,8 @@ uint32_t AccountTable::lookup(std::string_view name, uint64_t h, int64_t t,
 }
 
 uint32_t AccountTable::touch(const Ref& ref, int64_t t, const AccountFacts& facts) {
-    Entry* e = entry(ref.epoch == epoch_ ? ref.off : entry_of_[ref.id]);
+    assert(current(ref));
+    Entry* e = entry(ref.off);
     e->last_seen = std::max(e->last_seen, std::clamp(t, -kMaxEventTime, kMaxEventTime));
     e->ja4 = facts.ja4;
     e->family = facts.family;
@@ -246,14 +260,14 @@ size_t AccountTable::expire(int64_t now, int64_t horizon_ns) {
         --live_;
         ++n;
     }
-    if (n > 0) ++epoch_;  // a freed id may be handed to another name
+    if (n > 0) epoch_ = next_epoch();  // a freed id may be handed to another name
     // Freed entries are holes in the arena: rewrite it once they are most of it.
     if (dead_bytes_ >= kChunk && dead_bytes_ * 2 > size_t{chunks_.size()} * kChunk) compact();
     return n;
 }
 
 void AccountTable::compact() {
-    ++epoch_;
+    epoch_ = next_epoch();
     std::vector<HugeBlock> old = std::move(chunks_);
     chunks_.clear();
     arena_end_ = 0;
@@ -327,8 +341,7 @@ bool AccountTable::load(StateReader& r) {
     for (uint32_t id = static_cast<uint32_t>(t.entry_of_.size()); id-- > 0;) {
         if (t.entry_of_[id] == kFree) t.free_.push_back(id);
     }
-    t.epoch_ = epoch_ + 1;
-    *this = std::move(t);
+    *this = std::move(t);  // t's epoch, new
     return true;
 }
 

@@ -58,7 +58,9 @@ class AccountTable {
     static constexpr size_t kMaxNameBytes = 256;  // longer names are truncated
 
     // A live account as peek() found it: touch() goes straight to its entry (the id -> entry
-    // map is 4 B x accounts, a cache miss of its own) unless the arena was rewritten since.
+    // map is 4 B x accounts, a cache miss of its own). Good only while current(): an arena
+    // rewrite, an expiry, a load or a move makes every earlier Ref stale (epochs are unique
+    // per process, so a Ref never passes for another table's or an earlier state's).
     struct Ref {
         uint32_t id = kNoAccount;
         uint32_t off = UINT32_MAX;
@@ -82,8 +84,9 @@ class AccountTable {
     uint32_t intern(std::string_view name, uint64_t name_hash, int64_t t,
                     const AccountFacts& facts);
     uint32_t find(std::string_view name) const;
-    // intern() of a live account's own name, found earlier (peek()) with nothing freed since:
-    // raises its last-seen time to t and stores `facts`; returns the id.
+    bool current(const Ref& ref) const { return ref.id != kNoAccount && ref.epoch == epoch_; }
+    // intern() of the account a current() Ref names, without looking its name up: raises its
+    // last-seen time to t and stores `facts`; returns the id.
     uint32_t touch(const Ref& ref, int64_t t, const AccountFacts& facts);
     // Starts loading the index slot intern(name, name_hash, ...) reads first, so the caller
     // can do other work while it arrives.
@@ -160,8 +163,7 @@ class AccountTable {
     size_t mask_ = 0;
     size_t live_ = 0;
     uint64_t refused_ = 0;
-    uint64_t epoch_ =
-        0;  // counts arena rewrites (compact, load): a Ref's offset is stale after one
+    uint64_t epoch_;  // changes with every rewrite, expiry, load or move (current())
 };
 
 }  // namespace sybilwatch::rules

@@ -147,18 +147,22 @@ class ConditionBuilder {
                 const Op neutral = op == Op::And ? Op::True : Op::False;
                 std::vector<uint32_t> kids;
                 kids.reserve(a.children.size());
+                bool decided = false;
                 for (const AstNode& ch : a.children) {
+                    // Every child is compiled, even after one decided the node: its errors
+                    // (an unknown field, a bad regex) are reported whatever the lists hold.
                     const uint32_t k = node(ch, depth + 1);
                     if (too_big_) return 0;
                     const Node& kn = c_.nodes_[k];
-                    if (kn.op == absorbing) return constant(absorbing == Op::True);
-                    if (kn.op == neutral) continue;
+                    if (kn.op == absorbing) decided = true;
+                    if (decided || kn.op == neutral) continue;
                     if (kn.op == op) {
                         kids.insert(kids.end(), c_.kids_.begin() + kn.a, c_.kids_.begin() + kn.b);
                         continue;
                     }
                     kids.push_back(k);
                 }
+                if (decided) return constant(absorbing == Op::True);
                 if (kids.empty()) return constant(neutral == Op::True);
                 if (kids.size() == 1) return kids[0];
                 Node n;

@@ -30,7 +30,8 @@ class Divisor {
     }
     // n - floor_div(n) * d: in [0, d), also for negative n.
     constexpr uint64_t floor_mod(int64_t n) const {
-        return static_cast<uint64_t>(n - floor_div(n) * static_cast<int64_t>(d_));
+        // Modulo 2^64: the true result is in [0, d), and no signed product can overflow.
+        return static_cast<uint64_t>(n) - static_cast<uint64_t>(floor_div(n)) * d_;
     }
 
   private:

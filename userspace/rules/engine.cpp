@@ -470,9 +470,10 @@ void Engine::observe_one(const identity::AttributedObservation& a, const EvalCon
     }
     if (a.attributed()) {
         const AccountFacts facts = AccountFacts::of(a.obs.src, intern_ja4(ctx, a.obs.ja4.view()));
-        account = known.id != AccountTable::kNoAccount
-                      ? accounts_.touch(known, t, facts)
-                      : accounts_.intern(name, name_hash, t, facts);
+        // Interned by name after all when an account was interned in between and the arena
+        // rewritten to make room (the look-ahead's entry offset is stale then).
+        account = accounts_.current(known) ? accounts_.touch(known, t, facts)
+                                           : accounts_.intern(name, name_hash, t, facts);
         if (account == AccountTable::kNoAccount) ++stats_.accounts_refused;
     }
     samples_.push(a, account);

@@ -32,10 +32,11 @@ class FlatMap {
     }
     // The value under key, default-constructed first if absent.
     V& operator[](uint64_t key) {
-        const auto next = static_cast<uint32_t>(entries_.size());
-        const uint32_t i = index_.insert(key, next);
-        if (i != HashIndex::kNone) return entries_[i].second;
-        return entries_.emplace_back(key, V{}).second;
+        if (const uint32_t i = index_.find(key); i != HashIndex::kNone) return entries_[i].second;
+        // The record first: if that throws, the index still names only records that exist.
+        entries_.emplace_back(key, V{});
+        index_.insert(key, static_cast<uint32_t>(entries_.size() - 1));
+        return entries_.back().second;
     }
     bool erase(uint64_t key) {
         const uint32_t i = index_.find(key);

@@ -20,6 +20,11 @@ static_assert((SampleRing::kSlots & (SampleRing::kSlots - 1)) == 0);
 
 SampleRing::SampleRing() : slots_(kSlots), accounts_(kSlots, kNoAccount) {
     static_assert(sum_of_limits(kLimits) <= kTextBytes);
+    using O = fingerprint::Observation;  // the fingerprints and the SNI are never cut
+    static_assert(
+        kLimits[1] >= decltype(O::sni)::capacity && kLimits[2] >= decltype(O::ja4)::capacity &&
+        kLimits[3] >= decltype(O::ja3)::capacity && kLimits[4] >= decltype(O::ja4t)::capacity &&
+        kLimits[5] >= decltype(O::tcp_sig)::capacity);
 }
 
 void SampleRing::prefetch(size_t n) const {

@@ -3,9 +3,10 @@
 // is one flat record (time, addresses, ports, then the texts back to back) filled with short
 // inline copies, where seven std::strings assigned in turn cost a call each and reached three
 // heap buffers. A finding, rare, rebuilds SampleConnections from its slots. A text longer than
-// its share of the slot is cut there (see kLimits: a 256-byte account or user agent, a 255-byte
-// SNI, the fingerprints whole). The slots' account ids are kept apart, 4 B each, for a finding
-// to scan all of them without touching the slots.
+// its share of the slot is cut there (kLimits: the capacities of the observation's fields, so
+// only an account name or user agent beyond 256 bytes is cut; the account table cuts names
+// there too). The slots' account ids are kept apart, 4 B each, for a finding to scan all of
+// them without touching the slots.
 #pragma once
 
 #include <array>
@@ -40,8 +41,8 @@ class SampleRing {
 
   private:
     // account, sni, ja4, ja3, ja4t, tcp_sig, user_agent.
-    static constexpr std::array<uint16_t, 7> kLimits = {256, 255, 64, 64, 64, 160, 256};
-    static constexpr size_t kTextBytes = 1120;  // the sum of kLimits, rounded up to 8
+    static constexpr std::array<uint16_t, 7> kLimits = {256, 255, 40, 32, 200, 160, 256};
+    static constexpr size_t kTextBytes = 1200;  // the sum of kLimits, rounded up to 8
     struct Slot {
         int64_t ts_ns = 0;
         net::IpAddress src, dst;

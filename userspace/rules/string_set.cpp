@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "rules/hash_index.hpp"
+
 namespace sybilwatch::rules {
 
 StringSet::StringSet(std::vector<std::string> items) : strings_(std::move(items)) {
@@ -27,12 +29,12 @@ uint64_t StringSet::hash(std::string_view s) {
     if (s.size() >= 8) {
         std::memcpy(&a, s.data(), 8);
         std::memcpy(&b, s.data() + s.size() - 8, 8);
-    } else {
+    } else if (!s.empty()) {
         std::memcpy(&a, s.data(), s.size());
     }
-    // JA4s and the like differ in their tails (hash hex) and lengths; names in their heads.
-    const uint64_t x = (a ^ (b * 0x9E3779B97F4A7C15ull) ^ s.size()) * 0xD6E8FEB86659FD93ull;
-    return x ^ (x >> 32);
+    // JA4s and the like differ in their tails (hash hex) and lengths, names in their heads or
+    // tails ("acct0042", "svc-0042@corp.example"): every byte read reaches the slot's bits.
+    return mix64(a ^ mix64(b ^ s.size()));
 }
 
 }  // namespace sybilwatch::rules

@@ -139,8 +139,9 @@ TEST(AccountTable, ExpiryCompactsTheArena) {
 }
 
 // A batch peeks its accounts ahead and touches them later (Engine::observe of a span): the
-// entry offset a Ref carries must not be used once the arena has been rewritten.
-TEST(AccountTable, TouchOfAPeekedRefSurvivesARewrite) {
+// entry offset a Ref carries is good until the arena is rewritten, ids freed, or the table
+// replaced; then the Ref is no longer current() and the account is interned by name.
+TEST(AccountTable, APeekedRefIsCurrentUntilTheTableChanges) {
     AccountTable t(1'000'000);
     constexpr uint32_t kN = 50'000;
     const auto ip = net::IpAddress::parse("198.51.100.1");
@@ -152,6 +153,7 @@ TEST(AccountTable, TouchOfAPeekedRefSurvivesARewrite) {
     const AccountTable::Ref before = t.peek(kept, AccountTable::hash(kept));
     ASSERT_EQ(before.id, 40'000u);
     // Unchanged table: the Ref's entry is the account's.
+    ASSERT_TRUE(t.current(before));
     EXPECT_EQ(t.touch(before, kT0 + 101 * kSec, AccountFacts::of(ip, 7)), 40'000u);
     EXPECT_EQ(t.facts(40'000).ja4, 7u);
     EXPECT_EQ(t.last_seen(40'000), kT0 + 101 * kSec);
@@ -159,7 +161,9 @@ TEST(AccountTable, TouchOfAPeekedRefSurvivesARewrite) {
     const size_t full = t.memory_bytes();
     t.expire(kT0 + 50 * kSec, 10 * kSec);  // frees 90% and rewrites the arena
     ASSERT_LT(t.memory_bytes(), full * 2 / 3);
-    EXPECT_EQ(t.touch(before, kT0 + 102 * kSec, AccountFacts::of(ip, 8)), 40'000u);
+    EXPECT_FALSE(t.current(before));
+    EXPECT_EQ(t.intern(kept, AccountTable::hash(kept), kT0 + 102 * kSec, AccountFacts::of(ip, 8)),
+              40'000u);
     EXPECT_EQ(t.facts(40'000).ja4, 8u);
     EXPECT_EQ(t.last_seen(40'000), kT0 + 102 * kSec);
     EXPECT_EQ(t.name(40'000), kept);
@@ -169,7 +173,17 @@ TEST(AccountTable, TouchOfAPeekedRefSurvivesARewrite) {
     }
 
     // A name not in the table peeks as no account.
-    EXPECT_EQ(t.peek("nobody", AccountTable::hash("nobody")).id, AccountTable::kNoAccount);
+    EXPECT_FALSE(t.current(t.peek("nobody", AccountTable::hash("nobody"))));
+
+    // Another table, or this one replaced by another (a restore moves one in): not current.
+    const AccountTable::Ref now = t.peek(kept, AccountTable::hash(kept));
+    ASSERT_TRUE(t.current(now));
+    AccountTable other;
+    other.intern(kept, kT0);
+    EXPECT_FALSE(other.current(now));
+    t = std::move(other);
+    EXPECT_FALSE(t.current(now));
+    EXPECT_TRUE(t.current(t.peek(kept, AccountTable::hash(kept))));
 }
 
 TEST(AccountTable, LoadRefusesANameTwice) {

@@ -392,4 +392,13 @@ TEST(RulesLanguage, ConstantsAndEmptyListsFold) {
 )y");
     ASSERT_TRUE(r.ok()) << errors_of(r);
     EXPECT_TRUE(r.rules.find("folded")->condition.same_as(r.rules.find("plain")->condition));
+
+    // A child after the one that decides the node is still checked: filling the list later
+    // must not be what reveals the typo.
+    for (const char* cond : {"ja4 in () and bogus_field = 1", "not ip in () or nosuch_field exists",
+                             "not (ip in () and nosuch)"}) {
+        const LoadResult bad =
+            load(std::string("- rule: r\n  desc: d\n  condition: '") + cond + "'\n");
+        EXPECT_FALSE(bad.ok()) << cond;
+    }
 }

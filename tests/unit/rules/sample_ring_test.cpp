@@ -38,9 +38,13 @@ TEST(SampleRing, KeepsTheLatestConnectionsByAge) {
     EXPECT_EQ(c.tcp_sig, o.tcp_sig.view());
     EXPECT_EQ(c.user_agent, "curl/8.5.0");
 
+    const std::string long_ja4t = "65535_" + std::string(190, '2');  // a SYN full of options
+    o.ja4t.assign(long_ja4t);
+    ASSERT_EQ(o.ja4t.view(), long_ja4t);
     const identity::AttributedObservation big{o, long_account, long_ua, "", 0};
     ring.push(big, SampleRing::kNoAccount);
     const SampleConnection b = ring.connection(0);
+    EXPECT_EQ(b.ja4t, long_ja4t);  // fingerprints are never cut
     EXPECT_EQ(b.account, long_account.substr(0, 256));
     EXPECT_EQ(b.user_agent, long_ua.substr(0, 256));
     EXPECT_EQ(b.ja4, o.ja4.view());  // the fields between are whole
