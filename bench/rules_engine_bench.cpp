@@ -17,7 +17,8 @@
 // BM_WorkloadGenerator times the generator alone (choosing the accounts of a batch and
 // fetching their records together, building the observations, copying the accounts' names as
 // the joiner hands them over), which the first figure includes. Machine load skews wall time:
-// compare the CPU column.
+// compare the CPU column, or two builds side by side (bench/compare_rules.sh).
+// RULES_BENCH_PACK=DIR runs another pack (what one rule kind costs alone).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
