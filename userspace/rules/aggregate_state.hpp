@@ -31,7 +31,7 @@ struct AggregateConfig {
     uint32_t distinct_fields = 0;
     uint32_t sum_fields = 0;
     uint32_t max_groups = 100'000;
-    uint32_t exact_limit = 128;
+    uint32_t exact_limit = 1024;
     int hll_precision = SlidingHll::kDefaultPrecision;
 };
 

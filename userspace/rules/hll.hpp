@@ -106,8 +106,8 @@ class SlidingHll {
         uint32_t min = UINT32_MAX;  // <= every used register's first tick
         uint16_t end = 0;           // sparse: registers held in blocks up to this one
     };
-    // Sparse first: a distinct counter turns into a sketch at a few hundred values, which
-    // use a few hundred of the 4096 registers, so only the used ones are kept (sorted by
+    // Sparse first: a distinct counter turns into a sketch at about a thousand values, which
+    // use under a thousand of the 4096 registers, so only the used ones are kept (sorted by
     // index, found through their block) until a quarter of them are used; then all of them.
     // An estimate is a histogram of the registers' values. Recomputing it means settling
     // every register; the engine asks once per second per large group, so the histogram is
