@@ -1,6 +1,6 @@
 // StringSet: the strings of an `in` list, for membership tests on every observation (`ja4 in
 // (popular_browser_ja4, ...)` runs once per connection). Open addressing over indexes into the
-// sorted strings, hashed from the length and the first and last eight bytes (two finalisers),
+// sorted strings, hashed from the length and the first and last eight bytes (one folded multiply),
 // where std::unordered_set hashes every byte, divides by its bucket count and follows a node.
 // Inputs chosen to collide only lengthen probes within the set's own size; a hit is always
 // confirmed by comparing the whole string.
