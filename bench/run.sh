@@ -148,6 +148,27 @@ best() {
 
 FAILED=()
 
+# The captures' page cache, as a capture read from disk would have it: flushed, evicted and read
+# back sequentially. How the cached pages came to be decides what mapping them costs: pages
+# filled by readahead or large writes sit in large folios, pages written in small appends or
+# faulted in one by one in 4 KiB ones, and mapping 133,000 of those took sybilwatch 50 ms more
+# (about 15%) on this capture (docs/benchmarks.md). p0f and tshark read(), which does not care.
+settle_cache() {
+    python3 - "$@" <<'PY'
+import os, sys
+for path in sys.argv[1:]:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        while os.read(fd, 1 << 20):
+            pass
+    finally:
+        os.close(fd)
+PY
+}
+settle_cache "$FULL" "$PREFIX" || die "could not read the captures back"
+
 echo "bench: sybilwatch on $FULL" >&2
 # Correctness first (output to a file; this run also warms the page cache), then timed runs
 # with the output thrown away, as the other tools' are.
