@@ -432,7 +432,7 @@ void Engine::observe(std::span<const identity::AttributedObservation> batch) {
             const uint32_t id = refs_[i].id;
             if (id == AccountTable::kNoAccount) continue;
             for (const auto& rp : runtimes_) {
-                if (rp->sync) rp->sync->prefetch_bits(id);
+                if (rp->sync) rp->sync->prefetch_bits(id, part[i].obs.ts_ns);
                 if (rp->link) rp->link->prefetch_node(id);
             }
         }

@@ -155,6 +155,7 @@ void SynchronyState::roll(uint32_t a, int64_t b) {
     if (b <= x.last) return;
     const int64_t shift = b - x.last;
     if (x.set & kPooled) {
+        x.set &= ~kLastSet;  // bucket b is not set yet
         auto w = bits(a);
         if (shift >= ring_) {
             std::fill(w.begin(), w.end(), 0);
@@ -193,9 +194,12 @@ void SynchronyState::set_bucket(uint32_t a, int64_t b) {
             return;
         }
         to_pool(a);
+    } else if (b == x.last && (x.set & kLastSet)) {
+        return;
     }
     const uint32_t s = slot(b);
     bits(a)[s / 64] |= uint64_t{1} << (s % 64);
+    if (b == x.last) x.set |= kLastSet;
 }
 
 bool SynchronyState::has(uint32_t a, int64_t k) const {

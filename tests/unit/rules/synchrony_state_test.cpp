@@ -203,6 +203,44 @@ TEST(SynchronyState, FewBucketsInlineManyPooledTheSameAnswers) {
     EXPECT_EQ(m.active_buckets(1, kT0 + 372 * kMin), 2u);
 }
 
+// A pooled account remembers in its slot that its newest bucket is set, so repeats in that
+// bucket skip the bitset. Against a reference set: repeats, a late event into an older bucket,
+// a gap past the window, a scan in between; every bucket set exactly once, none lost.
+TEST(SynchronyState, RepeatsInTheNewestBucketKeepTheExactSet) {
+    SynchronyState s(config());
+    std::mt19937_64 rng(7);
+    std::set<int64_t> ref;  // minutes observed, all within the window of the checks below
+    int64_t minute = 0;
+    for (int step = 0; step < 3000; ++step) {
+        const uint64_t r = rng() % 10;
+        int64_t m = minute;
+        if (r < 3)
+            m = ++minute;  // the next bucket
+        else if (r == 3 && minute >= 5)
+            m = minute - 1 - rng() % 5;  // late, older bucket
+        if (step == 1500) {
+            minute += 400;  // idle past the 6 h window: everything before expires
+            m = minute;
+            ref.clear();
+        }
+        s.observe(kT0 + m * kMin + static_cast<int64_t>(rng() % 60) * kSec, 3);
+        ref.insert(m);
+        while (!ref.empty() && *ref.begin() <= minute - 360)
+            ref.erase(ref.begin());
+        if (step % 700 == 0) s.scan(kT0 + minute * kMin);
+        const int64_t now = kT0 + minute * kMin;
+        ASSERT_EQ(s.active_buckets(3, now), ref.size()) << "step " << step;
+    }
+    EXPECT_EQ(s.bitsets(), 1u);
+    // The same account's set against a second, identical one: similarity 1.
+    SynchronyState t(config());
+    std::vector<uint32_t> same(8);
+    for (uint32_t i = 0; i < same.size(); ++i)
+        same[i] = i;
+    t.merge(s, same);
+    EXPECT_EQ(t.active_buckets(3, kT0 + minute * kMin), ref.size());
+}
+
 TEST(SynchronyState, BandsFollowTheThreshold) {
     SynchronyConfig c = config();
     SynchronyState s(c);
