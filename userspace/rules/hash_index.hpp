@@ -24,6 +24,13 @@ inline uint64_t mix64(uint64_t x) {
     return x;
 }
 
+// wyhash's mix: a 64x64->128-bit product folded (low ^ high). Combines two words in one
+// multiply, where mix64(a ^ mix64(b)) chains four.
+inline uint64_t fold_mul(uint64_t a, uint64_t b) {
+    const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
 class HashIndex {
   public:
     static constexpr uint32_t kNone = UINT32_MAX;
