@@ -5,7 +5,7 @@
 // Window: counts and sums live in a ring of time slices (Window::sliced, default 64 slices,
 // so an event expires up to W/64 early, never late); distinct values use the same window.
 // Memory: about (slices+1) * (4 + 8 * sums) bytes plus 48 bytes per distinct field per group,
-// plus what each distinct counter holds (16-32 B per live value while exact; once a sketch,
+// plus what each distinct counter holds (21-43 B per live value while exact; once a sketch,
 // 16 B per register it uses, up to 1,024 of them, then 64 KiB). Groups are capped (max_groups): at
 // the cap the least recently updated group is evicted and counted, and groups with nothing left in
 // the window are dropped by expire().

@@ -227,18 +227,35 @@ TEST(SynchronyState, RepeatsInTheNewestBucketKeepTheExactSet) {
         ref.insert(m);
         while (!ref.empty() && *ref.begin() <= minute - 360)
             ref.erase(ref.begin());
-        if (step % 700 == 0) s.scan(kT0 + minute * kMin);
+        // Scans now and then, and right after the gap (the account goes inline, then pooled
+        // again as buckets come back).
+        if (step % 700 == 0 || step == 1500) s.scan(kT0 + minute * kMin);
         const int64_t now = kT0 + minute * kMin;
         ASSERT_EQ(s.active_buckets(3, now), ref.size()) << "step " << step;
     }
     EXPECT_EQ(s.bitsets(), 1u);
-    // The same account's set against a second, identical one: similarity 1.
+    // Merged into a state where the account is pooled with its newest bucket set (so flagged):
+    // the union, with the repeats still answered right afterwards.
     SynchronyState t(config());
+    std::set<int64_t> mine;
+    for (int64_t m = minute - 20; m <= minute; m += 4) {
+        t.observe(kT0 + m * kMin, 3);
+        t.observe(kT0 + m * kMin + 30 * kSec, 3);  // a repeat in the newest bucket
+        mine.insert(m);
+    }
     std::vector<uint32_t> same(8);
     for (uint32_t i = 0; i < same.size(); ++i)
         same[i] = i;
     t.merge(s, same);
-    EXPECT_EQ(t.active_buckets(3, kT0 + minute * kMin), ref.size());
+    std::set<int64_t> both = ref;
+    both.insert(mine.begin(), mine.end());
+    EXPECT_EQ(t.active_buckets(3, kT0 + minute * kMin), both.size());
+    t.observe(kT0 + minute * kMin + 50 * kSec, 3);
+    t.observe(kT0 + (minute + 1) * kMin, 3);
+    both.insert(minute + 1);
+    both.erase(minute + 1 - 360);  // left the window
+    EXPECT_EQ(t.active_buckets(3, kT0 + (minute + 1) * kMin), both.size());
+    EXPECT_DOUBLE_EQ(s.similarity(3, 3, kT0 + minute * kMin), 1.0);
 }
 
 TEST(SynchronyState, BandsFollowTheThreshold) {
