@@ -171,6 +171,24 @@ PY
 }
 settle_cache "$FULL" "$PREFIX" || die "could not read the captures back"
 
+# How fast the host is right now, for reading the figures: this shared VM's speed drifts by up to
+# 1.6x within an hour (a neighbour on the same physical core slows code with a high IPC, such as
+# ours, more than p0f's), so a figure means little without it. One pure-compute microbenchmark
+# (parse + JA4 of a 2 KiB ClientHello, ja4_bench), before each part; docs/benchmarks.md lists
+# what it measures in quiet and in slow phases.
+host_check() {
+    local b="$BUILD/bin/ja4_bench"
+    [ -x "$b" ] || { echo "-"; return 0; }
+    "${PIN[@]}" "$b" --benchmark_filter='^BM_ParseClientHelloJa4$' --benchmark_min_time=0.3 \
+        --benchmark_format=json 2>/dev/null | python3 -c 'import json, sys
+try:
+    b = json.load(sys.stdin)["benchmarks"][0]
+    print("%.0f" % (b["cpu_time"] * {"ns": 1, "us": 1e3, "ms": 1e6}[b["time_unit"]]))
+except Exception:
+    print("-")'
+}
+HOST_NS=$(host_check)
+
 echo "bench: sybilwatch on $FULL" >&2
 # Correctness first (output to a file), then timed runs
 # with the output thrown away, as the other tools' are.
@@ -270,9 +288,10 @@ PY
 # ------------------------------------------------------------------ report
 
 python3 - "$FULL" "$CONNECTIONS" "$PACKETS" "$PREFIX_CONNS" "$PREFIX_PACKETS" "$TSHARK_SCOPE" \
-    "${#PIN[@]}" "$CPU" "$RUNS" "$HYPERFINE" "$projected" "$TSHARK_LIMIT" <<PY
+    "${#PIN[@]}" "$CPU" "$RUNS" "$HYPERFINE" "$projected" "$TSHARK_LIMIT" "$HOST_NS" <<PY
 import os, sys
-full, conns, pkts, pconns, ppkts, scope, pinned, cpu, runs, hf, projected, limit = sys.argv[1:]
+full, conns, pkts, pconns, ppkts, scope, pinned, cpu, runs, hf, projected, limit, host_ns = \
+    sys.argv[1:]
 conns, pkts, pconns, ppkts = int(conns), int(pkts), int(pconns), int(ppkts)
 wall = {$(for k in "${!WALL[@]}"; do printf '"%s": %s, ' "$k" "${WALL[$k]}"; done)}
 cpus = {$(for k in "${!CPUT[@]}"; do printf '"%s": %s, ' "$k" "${CPUT[$k]}"; done)}
@@ -287,6 +306,8 @@ print("  %d CPUs, load average %s%s; %s; best of %s runs%s" % (
     " (busy machine: expect noise)" if float(load[0]) > 0.5 else "",
     "every tool pinned to CPU %s" % cpu if int(pinned) else "not pinned (no taskset)",
     runs, " (hyperfine)" if hf else ""))
+print("  host speed check before timing: parse + JA4 of a 2 KiB hello in %s ns (ja4_bench; see"
+      " docs/benchmarks.md for this VM's quiet and slow phases)" % host_ns)
 print()
 rows = [("sybilwatch --no-raw", "sw-noraw", conns, pkts, runs),
         ("sybilwatch (raw strings)", "sw-raw", conns, pkts, runs),
@@ -346,6 +367,7 @@ shopt -s nullglob
 # rules_engine_bench warms the engine up with this many event-minutes of 1M observations each
 # before it measures (its own default, 30, takes a quarter of an hour here).
 export RULES_BENCH_WARMUP_MINUTES=${RULES_BENCH_WARMUP_MINUTES:-3}
+RULES_HOST_NS=$(host_check)
 benches=("$BUILD"/bin/*_bench)
 if [ ${#benches[@]} -gt 0 ]; then
     for b in "${benches[@]}"; do
@@ -367,7 +389,7 @@ fi
 
 # The rules engine's targets (issue 5), from the medians above.
 if [ -s "$WORK/rules.json" ]; then
-    python3 - "$WORK/rules.json" <<'PY' || FAILED+=("rules_engine_bench summary")
+    python3 - "$WORK/rules.json" "$RULES_HOST_NS" <<'PY' || FAILED+=("rules_engine_bench summary")
 import json, sys
 runs = [b for b in json.load(open(sys.argv[1]))["benchmarks"]
         if b["name"].startswith("BM_RulesEngineDefaultPack/")]
@@ -381,6 +403,8 @@ if not rows:
     sys.exit("bench: rules_engine_bench reported no BM_RulesEngineDefaultPack run")
 print()
 print("rules engine targets (default pack, 1 million accounts; %s)" % what)
+print("  host speed check before the benchmarks: parse + JA4 of a 2 KiB hello in %s ns"
+      % sys.argv[2])
 missed = 0
 for b in rows:
     share = b["name"].split("/")[1]
