@@ -213,6 +213,15 @@ std::string_view AccountTable::name(uint32_t id) const {
     return entry(entry_of_[id])->name();
 }
 
+void AccountTable::prefetch_id(uint32_t id, int stage) const {
+    if (id >= entry_of_.size()) return;
+    if (stage == 0) {
+        __builtin_prefetch(&entry_of_[id]);
+    } else if (entry_of_[id] != kFree) {
+        __builtin_prefetch(entry(entry_of_[id]));
+    }
+}
+
 int64_t AccountTable::last_seen(uint32_t id) const {
     if (id >= entry_of_.size() || entry_of_[id] == kFree) return 0;
     return entry(entry_of_[id])->last_seen;

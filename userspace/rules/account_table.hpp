@@ -99,6 +99,10 @@ class AccountTable {
     Ref peek(std::string_view name, uint64_t name_hash) const;
     // The name of a live id ("" for a free one); valid until the next expire() or load().
     std::string_view name(uint32_t id) const;
+    // Starts loading what name(id) and facts(id) read, in two steps a few ids apart (stage 0:
+    // the id's entry offset; 1: the entry, once the offset has arrived), for a walk over the
+    // thousands of accounts a finding lists.
+    void prefetch_id(uint32_t id, int stage) const;
     int64_t last_seen(uint32_t id) const;
     AccountFacts facts(uint32_t id) const;  // empty for a free id
 

@@ -4,7 +4,7 @@
 //
 // Window: counts and sums live in a ring of time slices (Window::sliced, default 64 slices,
 // so an event expires up to W/64 early, never late); distinct values use the same window.
-// Memory: about (slices+1) * (4 + 8 * sums) bytes plus 48 bytes per distinct field per group,
+// Memory: about (slices+1) * (4 + 8 * sums) bytes plus 56 bytes per distinct field per group,
 // plus what each distinct counter holds (21-43 B per live value while exact; once a sketch,
 // 16 B per register it uses, up to 1,024 of them, then 64 KiB). Groups are capped (max_groups): at
 // the cap the least recently updated group is evicted and counted, and groups with nothing left in
@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory_resource>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +34,8 @@ struct AggregateConfig {
     uint32_t max_groups = 100'000;
     uint32_t exact_limit = 1024;
     int hll_precision = SlidingHll::kDefaultPrecision;
+    // Where the groups' exact distinct sets live (the engine's TableMemory); null: the heap.
+    std::pmr::memory_resource* table_memory = nullptr;
 };
 
 // One observation, already reduced by the engine to what the rule needs.
@@ -70,10 +73,15 @@ class AggregateState {
     // cache misses overlap; prefetch_account() before that, so the memo has arrived.
     // Returns whether observe() would read them (false: no group yet, or the memo says not).
     bool prefetch(int64_t t, const AggregateInput& in, int stage) const;
-    // Starts loading the group's record, which prefetch() and observe() read first.
+    // Starts loading the group's record (all of its lines: the memo key needs its serial, at
+    // the end), which prefetch() and observe() read first.
     void prefetch_group(uint64_t group_hash) const {
         const uint32_t g = index_.find(group_hash);
-        if (g != HashIndex::kNone) __builtin_prefetch(&groups_[g]);
+        if (g == HashIndex::kNone) return;
+        const auto* p = reinterpret_cast<const char*>(&groups_[g]);
+        for (size_t b = 0; b < sizeof(Group); b += 64)
+            __builtin_prefetch(p + b);
+        __builtin_prefetch(p + sizeof(Group) - 1);
     }
     void prefetch_account(uint32_t account) const {
         if (account < memo_.size()) __builtin_prefetch(&memo_[account]);

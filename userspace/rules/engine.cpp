@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
+#include <functional>
 
 #include "rules/eval_context.hpp"
 #include "rules/field.hpp"
@@ -65,11 +65,47 @@ std::string network_text(const net::IpAddress& ip) {
     return masked.to_string() + (ip.family == 4 ? "/24" : "/48");
 }
 
-template <typename Map>
-std::vector<KeyCount> busiest(const Map& counts, std::string_view field, size_t n) {
+// A network (AccountFacts' family and leading bytes) as one number, and back.
+uint64_t network_key(const AccountFacts& fa) {
+    uint64_t k = uint64_t{fa.family} << 48;
+    for (size_t i = 0; i < fa.net.size(); ++i)
+        k |= uint64_t{fa.net[i]} << (8 * i);
+    return k;
+}
+net::IpAddress network_of_key(uint64_t k) {
+    AccountFacts fa;
+    fa.family = static_cast<uint8_t>(k >> 48);
+    for (size_t i = 0; i < fa.net.size(); ++i)
+        fa.net[i] = static_cast<uint8_t>(k >> (8 * i));
+    return fa.network();
+}
+
+// The n values seen most often in `values` (most first, ties in text order), named by
+// text(value). Only values that can make the list get their text: those seen at least as
+// often as the n-th most frequent.
+template <typename T, typename Text>
+std::vector<KeyCount> busiest(std::vector<T> values, std::string_view field, size_t n, Text text) {
+    std::sort(values.begin(), values.end());
+    std::vector<std::pair<T, uint64_t>> counts;
+    for (size_t i = 0; i < values.size();) {
+        size_t j = i + 1;
+        while (j < values.size() && values[j] == values[i])
+            ++j;
+        counts.emplace_back(values[i], j - i);
+        i = j;
+    }
+    uint64_t least = 0;
+    if (counts.size() > n && n > 0) {
+        std::vector<uint64_t> c(counts.size());
+        for (size_t i = 0; i < counts.size(); ++i)
+            c[i] = counts[i].second;
+        std::nth_element(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(n - 1), c.end(),
+                         std::greater<>());
+        least = c[n - 1];
+    }
     std::vector<KeyCount> out;
     for (const auto& [value, c] : counts)
-        out.push_back({std::string(field), value, c});
+        if (c >= least) out.push_back({std::string(field), std::string(text(value)), c});
     std::sort(out.begin(), out.end(), [](const KeyCount& a, const KeyCount& b) {
         return a.accounts != b.accounts ? a.accounts > b.accounts : a.value < b.value;
     });
@@ -170,6 +206,7 @@ void Engine::build_runtimes(std::shared_ptr<const RuleSet> rules,
                     AggregateConfig c;
                     c.window_ns = s.window_ns > 0 ? s.window_ns : 3600'000'000'000;
                     c.max_groups = opt_.max_groups;
+                    c.table_memory = table_memory_.resource();
                     for (const auto& m : s.measures) {
                         if (m.kind == MeasureRef::Kind::Distinct) ++c.distinct_fields;
                         if (m.kind == MeasureRef::Kind::Sum) ++c.sum_fields;
@@ -566,37 +603,42 @@ void Engine::start_finding(const Runtime& r, std::string_view id_seed, Finding& 
     f.tags = s.tags;
 }
 
-void Engine::add_accounts(std::span<const uint32_t> ids, uint64_t total, Finding& f) const {
+void Engine::add_members(std::span<const uint32_t> ids, uint64_t total, Finding& f) const {
+    // A farm's finding lists thousands of accounts, each a cache miss into the account table:
+    // one pass reads each entry once (name and facts), loading entries a few ids ahead, and
+    // networks and stacks are counted as numbers; only the busiest get their text.
+    constexpr size_t kAhead = 8;
     f.account_count = std::max<uint64_t>(total, ids.size());
-    for (uint32_t id : ids) {
-        if (f.accounts.size() >= opt_.finding_accounts) break;
-        const std::string_view name = accounts_.name(id);
-        if (!name.empty()) f.accounts.emplace_back(name);
+    std::vector<uint64_t> nets;
+    std::vector<uint32_t> stacks;
+    nets.reserve(ids.size());
+    stacks.reserve(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+        if (i + 2 * kAhead < ids.size()) accounts_.prefetch_id(ids[i + 2 * kAhead], 0);
+        if (i + kAhead < ids.size()) accounts_.prefetch_id(ids[i + kAhead], 1);
+        if (f.accounts.size() < opt_.finding_accounts) {
+            const std::string_view name = accounts_.name(ids[i]);
+            if (!name.empty()) f.accounts.emplace_back(name);
+        }
+        const AccountFacts fa = accounts_.facts(ids[i]);
+        if (fa.family != 0) nets.push_back(network_key(fa));
+        if (fa.ja4 != 0 && fa.ja4 < ja4_texts_.size()) stacks.push_back(fa.ja4);
     }
     std::sort(f.accounts.begin(), f.accounts.end());
     f.accounts_truncated = f.accounts.size() < f.account_count;
-}
-
-void Engine::add_context(std::span<const uint32_t> ids, Finding& f) const {
-    std::vector<uint32_t> sorted(ids.begin(), ids.end());
-    std::sort(sorted.begin(), sorted.end());
-    std::map<std::string, uint64_t> nets, stacks;
-    for (uint32_t id : sorted) {
-        const AccountFacts fa = accounts_.facts(id);
-        if (fa.family != 0) ++nets[network_text(fa.network())];
-        if (fa.ja4 != 0 && fa.ja4 < ja4_texts_.size()) ++stacks[ja4_texts_[fa.ja4]];
-    }
-    f.networks = busiest(nets, "net24", kFindingContext);
-    f.client_stacks = busiest(stacks, "ja4", kFindingContext);
+    f.networks = busiest(std::move(nets), "net24", kFindingContext,
+                         [](uint64_t k) { return network_text(network_of_key(k)); });
+    f.client_stacks = busiest(std::move(stacks), "ja4", kFindingContext,
+                              [&](uint32_t id) { return ja4_texts_[id]; });
     // Samples: the latest connections of these accounts, oldest first. The ring holds a few
     // of a large group's accounts among thousands of others, so each of its ids is looked up
     // in an open-addressing set of the group's (one probe, mostly), not a binary search.
     size_t slots = 16;
-    while (slots < sorted.size() * 2)
+    while (slots < ids.size() * 2)
         slots *= 2;
     std::vector<uint32_t> set(slots, AccountTable::kNoAccount);
     const auto home = [&](uint32_t id) { return static_cast<size_t>(mix64(id)) & (slots - 1); };
-    for (uint32_t id : sorted) {
+    for (uint32_t id : ids) {
         size_t i = home(id);
         while (set[i] != AccountTable::kNoAccount && set[i] != id)
             i = (i + 1) & (slots - 1);
@@ -659,8 +701,7 @@ void Engine::on_match(Runtime& r, const EvalContext& ctx, uint32_t account, int6
     if (!s.group_by.empty()) f.group.emplace_back(key_name(s.group_by), key_text_);
     if (account != AccountTable::kNoAccount) {
         const uint32_t ids[] = {account};
-        add_accounts(ids, 1, f);
-        add_context(ids, f);
+        add_members(ids, 1, f);
     }
     const auto& o = ctx.observation();
     if (f.samples.empty()) {
@@ -776,8 +817,7 @@ void Engine::report_aggregate(Runtime& r, uint64_t gh, uint32_t g, double level,
                                ? static_cast<uint64_t>(std::llround(r.measures[r.account_measure]))
                                : grp.accounts.size();
     const std::vector<uint32_t> ids = grp.accounts.sorted();
-    add_accounts(ids, total, f);
-    add_context(ids, f);
+    add_members(ids, total, f);
     f.observations = grp.observations;
     f.requests = grp.volume.requests;
     f.client_bytes = grp.volume.client_bytes;
@@ -904,8 +944,7 @@ void Engine::drain_cluster_events(Runtime& r, int64_t quiet_ns) {
         }
         std::vector<uint32_t> ids = r.link ? r.link->accounts(ev.cluster_id, opt_.finding_accounts)
                                            : r.sync->accounts(ev.cluster_id, opt_.finding_accounts);
-        add_accounts(ids, ev.accounts, f);
-        add_context(ids, f);
+        add_members(ids, ev.accounts, f);
         f.group.emplace_back("cluster", std::to_string(ev.cluster_id));
         if (r.link) {
             for (const auto& k : r.link->keys(ev.cluster_id, kFindingKeys))

@@ -26,6 +26,7 @@
 #include "rules/sample_ring.hpp"
 #include "rules/state_io.hpp"
 #include "rules/synchrony_state.hpp"
+#include "rules/table_memory.hpp"
 
 namespace sybilwatch::rules {
 
@@ -133,8 +134,9 @@ class Engine {
 
     // Finding assembly.
     void start_finding(const Runtime& r, std::string_view id_seed, Finding& f) const;
-    void add_accounts(std::span<const uint32_t> ids, uint64_t total, Finding& f) const;
-    void add_context(std::span<const uint32_t> ids, Finding& f) const;
+    // The accounts of a finding (ids sorted; total: how many it has in all): their names, the
+    // networks and client stacks they were last seen on, their latest connections.
+    void add_members(std::span<const uint32_t> ids, uint64_t total, Finding& f) const;
     void emit(Finding& f);
     uint32_t intern_ja4(const EvalContext& ctx, std::string_view text);
     // Key hashes of the current observation: each field hashed once however many rules
@@ -146,6 +148,7 @@ class Engine {
     EngineOptions opt_;
     FindingSink& out_;
     AccountTable accounts_;
+    TableMemory table_memory_;  // the aggregate states' small tables: outlives runtimes_
     std::vector<std::unique_ptr<Runtime>> runtimes_;
     std::vector<std::string> ja4_texts_{std::string()};
     HashIndex ja4_ids_;   // the JA4's key hash -> its id

@@ -394,3 +394,48 @@ TEST(Engine, SaveAndRestoreContinueTheSameFindings) {
     Engine e2(pack(agg), {}, out2);
     EXPECT_FALSE(e2.restore(std::span<const uint8_t>(bad.data(), 10)).ok);
 }
+
+TEST(Engine, FindingListsTheBusiestNetworksAndStacksMostFirstTiesInTextOrder) {
+    // 14 networks: 2 accounts on 10.0.5.0/24, 2 on 9.0.0.0/24, one on each of 12 others; a
+    // finding lists 10, so 8 of the 12 single-account networks make it, in text order
+    // ("10.0.10.0/24" before "10.0.2.0/24"), as an investigator's sort would show them.
+    Collect out;
+    Engine e(pack("- rule: many\n  desc: many accounts on one service\n  kind: aggregate\n"
+                  "  condition: account exists\n  group_by: [sni]\n  window: 1h\n"
+                  "  threshold: distinct(account) >= 16\n"),
+             {}, out);
+    Feeder feed{e};
+    int n = 0;
+    const auto add = [&](const std::string& ip, const char* ja4) {
+        feed(kT0 + n * kSec, "acct-" + std::to_string(n), ip, ja4);
+        ++n;
+    };
+    add("10.0.5.1", kStack);
+    add("10.0.5.2", kStack);
+    add("9.0.0.1", kStack);
+    add("9.0.0.2", kBrowser);
+    for (int i = 0; i < 11; ++i)
+        add("10.0." + std::to_string(20 - i) + ".1", kStack);
+    EXPECT_TRUE(out.all.empty());
+    add("10.0.2.1", kBrowser);  // the 16th account
+    const auto created = out.of("many", FindingActivity::Create);
+    ASSERT_EQ(created.size(), 1u);
+    const Finding& f = created[0];
+    std::vector<std::string> nets;
+    for (const auto& k : f.networks) {
+        EXPECT_EQ(k.field, "net24");
+        nets.push_back(k.value + "=" + std::to_string(k.accounts));
+    }
+    // Text order of the one-account networks: 10.0.10 ... 10.0.19, 10.0.2, 10.0.20.
+    EXPECT_EQ(nets, (std::vector<std::string>{"10.0.5.0/24=2", "9.0.0.0/24=2", "10.0.10.0/24=1",
+                                              "10.0.11.0/24=1", "10.0.12.0/24=1", "10.0.13.0/24=1",
+                                              "10.0.14.0/24=1", "10.0.15.0/24=1", "10.0.16.0/24=1",
+                                              "10.0.17.0/24=1"}));
+    ASSERT_EQ(f.client_stacks.size(), 2u);
+    EXPECT_EQ(f.client_stacks[0].value, kStack);
+    EXPECT_EQ(f.client_stacks[0].accounts, 14u);
+    EXPECT_EQ(f.client_stacks[1].value, kBrowser);
+    EXPECT_EQ(f.client_stacks[1].accounts, 2u);
+    EXPECT_EQ(f.accounts.size(), 16u);
+    EXPECT_TRUE(std::is_sorted(f.accounts.begin(), f.accounts.end()));
+}
