@@ -42,14 +42,7 @@ uint32_t AggregateState::allocate(uint64_t hash, std::string_view text, int64_t 
     x.counts.assign(ring_, 0);
     x.sums.assign(ring_ * cfg_.sum_fields, 0.0);
     x.distinct.clear();
-    x.distinct.reserve(cfg_.distinct_fields);
-    for (uint32_t f = 0; f < cfg_.distinct_fields; ++f) {
-        if (cfg_.table_memory) {
-            x.distinct.emplace_back(cfg_.table_memory);
-        } else {
-            x.distinct.emplace_back();
-        }
-    }
+    x.distinct.resize(cfg_.distinct_fields);
     x.serial = next_serial_++;
     x.used = true;
     x.prev = lru_tail_;

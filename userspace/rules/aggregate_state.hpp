@@ -4,7 +4,7 @@
 //
 // Window: counts and sums live in a ring of time slices (Window::sliced, default 64 slices,
 // so an event expires up to W/64 early, never late); distinct values use the same window.
-// Memory: about (slices+1) * (4 + 8 * sums) bytes plus 56 bytes per distinct field per group,
+// Memory: about (slices+1) * (4 + 8 * sums) bytes plus 48 bytes per distinct field per group,
 // plus what each distinct counter holds (21-43 B per live value while exact; once a sketch,
 // 16 B per register it uses, up to 1,024 of them, then 64 KiB). Groups are capped (max_groups): at
 // the cap the least recently updated group is evicted and counted, and groups with nothing left in
@@ -12,7 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory_resource>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,8 +33,6 @@ struct AggregateConfig {
     uint32_t max_groups = 100'000;
     uint32_t exact_limit = 1024;
     int hll_precision = SlidingHll::kDefaultPrecision;
-    // Where the groups' exact distinct sets live (the engine's TableMemory); null: the heap.
-    std::pmr::memory_resource* table_memory = nullptr;
 };
 
 // One observation, already reduced by the engine to what the rule needs.

@@ -8,7 +8,7 @@ namespace sybilwatch::rules {
 
 void DistinctCounter::insert(uint64_t h, int64_t t) {
     if ((used_ + 1) * 4 > table_.size() * 3) {
-        std::pmr::vector<Entry> old = std::move(table_);
+        std::vector<Entry> old = std::move(table_);
         table_.assign(std::max<size_t>(4, old.size() * 2), Entry{});
         used_ = 0;
         for (const Entry& e : old) {
@@ -31,7 +31,7 @@ void DistinctCounter::insert(uint64_t h, int64_t t) {
 }
 
 void DistinctCounter::purge(int64_t now, const DistinctConfig& cfg) {
-    std::pmr::vector<Entry> old = std::move(table_);
+    std::vector<Entry> old = std::move(table_);
     table_.clear();
     used_ = 0;
     min_expiry_ = INT64_MAX;

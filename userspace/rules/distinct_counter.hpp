@@ -15,12 +15,11 @@
 // sketch's sorted insert (+9% through the default pack, bench/compare_rules.sh).
 //
 // The window and limits are passed in by the owner (one DistinctConfig per rule, not per
-// counter) to keep each counter at 56 bytes.
+// counter) to keep each counter at 48 bytes.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <memory_resource>
 #include <vector>
 
 #include "rules/hll.hpp"
@@ -37,10 +36,6 @@ struct DistinctConfig {
 
 class DistinctCounter {
   public:
-    DistinctCounter() = default;
-    // The exact set's table from `mem` (TableMemory: huge pages) instead of the heap.
-    explicit DistinctCounter(std::pmr::memory_resource* mem) : table_(mem) {}
-
     // Value hashes are any 64-bit hash of the value (0 is folded onto 1).
     void add(uint64_t hash, int64_t t, int64_t now, const DistinctConfig& cfg);
     // Starts loading what add(hash, ...) reads (a sketch's register; see SlidingHll).
@@ -65,7 +60,7 @@ class DistinctCounter {
     void purge(int64_t now, const DistinctConfig& cfg);
     void to_sketch(int64_t now, const DistinctConfig& cfg);
 
-    std::pmr::vector<Entry> table_;
+    std::vector<Entry> table_;
     uint32_t used_ = 0;
     int64_t min_expiry_ = INT64_MAX;  // earliest expiry among entries
     std::unique_ptr<SlidingHll> hll_;

@@ -206,7 +206,6 @@ void Engine::build_runtimes(std::shared_ptr<const RuleSet> rules,
                     AggregateConfig c;
                     c.window_ns = s.window_ns > 0 ? s.window_ns : 3600'000'000'000;
                     c.max_groups = opt_.max_groups;
-                    c.table_memory = table_memory_.resource();
                     for (const auto& m : s.measures) {
                         if (m.kind == MeasureRef::Kind::Distinct) ++c.distinct_fields;
                         if (m.kind == MeasureRef::Kind::Sum) ++c.sum_fields;

@@ -26,7 +26,6 @@
 #include "rules/sample_ring.hpp"
 #include "rules/state_io.hpp"
 #include "rules/synchrony_state.hpp"
-#include "rules/table_memory.hpp"
 
 namespace sybilwatch::rules {
 
@@ -148,7 +147,6 @@ class Engine {
     EngineOptions opt_;
     FindingSink& out_;
     AccountTable accounts_;
-    TableMemory table_memory_;  // the aggregate states' small tables: outlives runtimes_
     std::vector<std::unique_ptr<Runtime>> runtimes_;
     std::vector<std::string> ja4_texts_{std::string()};
     HashIndex ja4_ids_;   // the JA4's key hash -> its id
