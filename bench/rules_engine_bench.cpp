@@ -35,7 +35,6 @@
 #include "identity/attributed_observation.hpp"
 #include "rules/engine.hpp"
 #include "rules/hash_index.hpp"
-#include "rules/huge_page_allocator.hpp"
 #include "rules/rule_loader.hpp"
 
 namespace {
@@ -83,7 +82,7 @@ struct Account {
 };
 
 struct Workload {
-    rules::HugeVector<Account> accounts;
+    std::vector<Account> accounts;
     std::vector<std::string> stacks;
     Workload() {
         for (const char* p : kPopular)
@@ -170,7 +169,7 @@ struct Driver {
     // The next account active in event-minute m: independent 10-minute sessions, p = 1/4,
     // drawn uniformly from the accounts active in m's 10-minute block (listed once per block,
     // so a draw costs one hash, not four draws and four divisions rejected three times).
-    rules::HugeVector<uint32_t> active;
+    std::vector<uint32_t> active;
     int64_t active_block = -1;
     uint32_t pick(int64_t minute) {
         if (minute / 10 != active_block) {
