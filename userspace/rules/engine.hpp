@@ -133,7 +133,7 @@ class Engine {
 
     // Finding assembly.
     void start_finding(const Runtime& r, std::string_view id_seed, Finding& f) const;
-    // The accounts of a finding (ids sorted; total: how many it has in all): their names, the
+    // The accounts of a finding (each id once; total: how many it has in all): their names, the
     // networks and client stacks they were last seen on, their latest connections.
     void add_members(std::span<const uint32_t> ids, uint64_t total, Finding& f) const;
     void emit(Finding& f);
