@@ -78,10 +78,9 @@ void AggregateState::advance(Group& x, int64_t slice) {
 
 uint64_t AggregateState::memo_key(const Group& x, const AggregateInput& in, int64_t slice) {
     // Computed up to three times per observation and rule: one multiply per word.
-    uint64_t k = fold_mul(x.serial ^ 0x2d358dccaa6c78a5ULL,
-                          static_cast<uint64_t>(slice) ^ 0x8bb84b93962eacc9ULL);
+    uint64_t k = fold_mul(x.serial ^ kWySecret[0], static_cast<uint64_t>(slice) ^ kWySecret[1]);
     for (uint64_t d : in.distinct)
-        k = fold_mul(k ^ d, 0x4b33a62ed433d4a3ULL);
+        k = fold_mul(k ^ d, kWySecret[2]);
     return k == 0 ? 1 : k;
 }
 

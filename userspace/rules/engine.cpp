@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <functional>
 
 #include "rules/eval_context.hpp"
 #include "rules/field.hpp"
@@ -96,12 +95,11 @@ std::vector<KeyCount> busiest(std::vector<T> values, std::string_view field, siz
     }
     uint64_t least = 0;
     if (counts.size() > n && n > 0) {
-        std::vector<uint64_t> c(counts.size());
-        for (size_t i = 0; i < counts.size(); ++i)
-            c[i] = counts[i].second;
-        std::nth_element(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(n - 1), c.end(),
-                         std::greater<>());
-        least = c[n - 1];
+        // The n-th largest count (the order of counts does not matter: out is sorted below).
+        const auto nth = counts.begin() + static_cast<std::ptrdiff_t>(n - 1);
+        std::nth_element(counts.begin(), nth, counts.end(),
+                         [](const auto& a, const auto& b) { return a.second > b.second; });
+        least = nth->second;
     }
     std::vector<KeyCount> out;
     for (const auto& [value, c] : counts)

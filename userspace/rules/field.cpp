@@ -8,6 +8,7 @@
 
 #include "rules/did_you_mean.hpp"
 #include "rules/eval_context.hpp"
+#include "rules/hash_index.hpp"
 
 namespace sybilwatch::rules {
 
@@ -127,17 +128,14 @@ namespace {
 // 64x64->128-bit multiply, where a murmur-style finaliser per 8 bytes was a chain of four
 // dependent multiplies. Keys are hashed for every observation (the account, the JA4, link
 // tuples), so this is on the rules engine's hot path.
-constexpr uint64_t kWySecret[4] = {0x2d358dccaa6c78a5ull, 0x8bb84b93962eacc9ull,
-                                   0x4b33a62ed433d4a3ull, 0x4d5a2da51de1aa47ull};
-
+// kWySecret and fold_mul (wyhash's mix) are in rules/hash_index.hpp.
 inline void wymum(uint64_t& a, uint64_t& b) {
     const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
     a = static_cast<uint64_t>(r);
     b = static_cast<uint64_t>(r >> 64);
 }
 inline uint64_t wymix(uint64_t a, uint64_t b) {
-    wymum(a, b);
-    return a ^ b;
+    return fold_mul(a, b);
 }
 inline uint64_t wyr8(const uint8_t* p) {
     uint64_t v;

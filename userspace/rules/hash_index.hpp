@@ -24,6 +24,12 @@ inline uint64_t mix64(uint64_t x) {
     return x;
 }
 
+// wyhash's default secret (final version 4): the odd constants its mixes xor in, used as seeds
+// by every fold_mul hash here (hash_bytes, StringSet, the aggregate memo). Changing them changes
+// saved key hashes.
+inline constexpr uint64_t kWySecret[4] = {0x2d358dccaa6c78a5ull, 0x8bb84b93962eacc9ull,
+                                          0x4b33a62ed433d4a3ull, 0x4d5a2da51de1aa47ull};
+
 // wyhash's mix: a 64x64->128-bit product folded (low ^ high). Combines two words in one
 // multiply, where mix64(a ^ mix64(b)) chains four.
 inline uint64_t fold_mul(uint64_t a, uint64_t b) {

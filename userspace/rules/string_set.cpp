@@ -35,7 +35,7 @@ uint64_t StringSet::hash(std::string_view s) {
     // JA4s and the like differ in their tails (hash hex) and lengths, names in their heads or
     // tails ("acct0042", "svc-0042@corp.example"): every byte read reaches the slot's bits,
     // through one 64x64->128-bit multiply folded (wyhash's mix) rather than two finalisers.
-    return fold_mul(a ^ 0x2d358dccaa6c78a5ULL, b ^ s.size() ^ 0x8bb84b93962eacc9ULL);
+    return fold_mul(a ^ kWySecret[0], b ^ s.size() ^ kWySecret[1]);
 }
 
 }  // namespace sybilwatch::rules
